@@ -1,0 +1,99 @@
+"""The `growthloop` command line (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from bot.settings import SettingsError, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="GrowthLoop: check-in → development → learning.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+people_app = typer.Typer(no_args_is_help=True, help="People (the org chart).")
+person_app = typer.Typer(no_args_is_help=True, help="One person's data.")
+app.add_typer(db_app, name="db")
+app.add_typer(people_app, name="people")
+app.add_typer(person_app, name="person")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def serve(
+    http: bool = typer.Option(False, "--http", help="HTTP mode even when SLACK_APP_TOKEN is set."),
+    host: str = typer.Option("0.0.0.0", "--host"),
+    port: int = typer.Option(3000, "--port"),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Do not run the scheduler in this process."),
+) -> None:
+    """Run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP). Applies migrations first."""
+    from bot.runtime import run_serve
+
+    settings = _settings()
+    try:
+        settings.require_slack()
+    except SettingsError as exc:
+        fail(str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_serve(settings, http=http, host=host, port=port, scheduler=not no_scheduler)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations to head."""
+    from bot.services import build_services
+
+    settings = _settings()
+    build_services(settings, migrate=True)
+    typer.echo("database is at the latest migration")
+
+
+@people_app.command("import")
+def people_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
+    """Upsert people from a CSV (all rows or none)."""
+    from bot.people import ImportError_, import_people
+    from bot.runtime import offline_directory
+    from bot.services import build_services
+
+    services = build_services(_settings())
+    services.directory = offline_directory(services.settings)
+    try:
+        n = import_people(services, file.read_text(encoding="utf-8"))
+    except ImportError_ as exc:
+        fail(f"{file}: {exc}; nothing was written")
+    typer.echo(f"imported {n} people")
+
+
+@app.command()
+def demo(
+    lang: str = typer.Option("en", "--lang", help="en or zh"),
+    interactive: bool = typer.Option(False, "--interactive"),
+    llm: str = typer.Option("offline", "--llm", help="offline, or stub (a local OpenAI-compatible stub)"),
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Where the demo writes its files (PNG, CSV)."),
+) -> None:
+    """Run the whole loop against the loopback Slack sandbox in a temporary data dir."""
+    from bot.demo.run import run_demo
+
+    if lang not in ("en", "zh"):
+        fail("--lang must be en or zh")
+    sys.exit(run_demo(lang=lang, interactive=interactive, llm=llm, out=out))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""People: the CSV import and first-contact sync of time zone and locale from Slack."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import norm_locale
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import Person
+from storage.people import get_person, upsert_person
+
+HEADER = ["slack_id", "name", "email", "manager_slack_id", "team", "role", "timezone", "locale", "is_hr_admin"]
+SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+class ImportError_(ValueError):
+    """A people file that cannot be imported; the message names the line."""
+
+
+@dataclass
+class PersonRow:
+    line: int
+    values: dict[str, Any]
+
+
+def parse_people_csv(text: str) -> list[PersonRow]:
+    """Parse and validate the whole file; raise ImportError_ naming the first bad line."""
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as exc:
+        raise ImportError_("line 1: the file is empty; expected the header " + ",".join(HEADER)) from exc
+    if header != HEADER:
+        raise ImportError_("line 1: the header must be exactly " + ",".join(HEADER))
+    rows: list[PersonRow] = []
+    seen: set[str] = set()
+    for idx, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(HEADER):
+            raise ImportError_(f"line {idx}: expected {len(HEADER)} columns, found {len(cells)}")
+        row = dict(zip(HEADER, (c.strip() for c in cells), strict=True))
+        sid = row["slack_id"]
+        if not SLACK_ID.match(sid):
+            raise ImportError_(f"line {idx}: slack_id {sid!r} is not a Slack user id (like U012ABCDEF)")
+        if sid in seen:
+            raise ImportError_(f"line {idx}: slack_id {sid} appears twice")
+        seen.add(sid)
+        if row["manager_slack_id"] and not SLACK_ID.match(row["manager_slack_id"]):
+            raise ImportError_(f"line {idx}: manager_slack_id {row['manager_slack_id']!r} is not a Slack user id")
+        if row["manager_slack_id"] == sid:
+            raise ImportError_(f"line {idx}: a person cannot be their own manager")
+        if row["timezone"]:
+            try:
+                ZoneInfo(row["timezone"])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ImportError_(f"line {idx}: timezone {row['timezone']!r} is not an IANA time zone") from None
+        if row["locale"] and row["locale"] not in ("en", "zh"):
+            raise ImportError_(f"line {idx}: locale must be en or zh, not {row['locale']!r}")
+        flag = row["is_hr_admin"].lower()
+        if flag not in ("", "true", "false"):
+            raise ImportError_(f"line {idx}: is_hr_admin must be true or false, not {row['is_hr_admin']!r}")
+        if row["email"] and "@" not in row["email"]:
+            raise ImportError_(f"line {idx}: email {row['email']!r} is not an email address")
+        rows.append(PersonRow(idx, row))
+    return rows
+
+
+def import_people(services: Services, text: str) -> int:
+    """Upsert every row of a people CSV, all or nothing. Returns the number of people written."""
+    rows = parse_people_csv(text)
+    s = services.settings
+    with session_scope(services.engine) as session:
+        for r in rows:
+            v = r.values
+            slack = _slack_profile(services, v["slack_id"]) if not all(v[k] for k in ("name", "timezone", "locale")) else {}
+            upsert_person(
+                session=session,
+                slack_id=v["slack_id"],
+                name=v["name"] or slack.get("name") or v["slack_id"],
+                email=v["email"] or slack.get("email"),
+                manager_slack_id=v["manager_slack_id"] or None,
+                team=v["team"] or None,
+                role=v["role"] or None,
+                timezone=v["timezone"] or slack.get("timezone") or s.growthloop_default_timezone,
+                locale=v["locale"] or slack.get("locale") or s.growthloop_default_locale,
+                is_hr_admin=v["is_hr_admin"].lower() == "true",
+                profile_synced=bool(slack),
+            )
+    return len(rows)
+
+
+def _slack_profile(services: Services, slack_id: str) -> dict[str, Any]:
+    """Name, email, IANA time zone and locale from Slack's users.info, or {} when Slack is unreachable."""
+    if services.directory is None:
+        return {}
+    try:
+        user = services.directory.user_info(slack_id)
+    except Exception:  # Slack unreachable: the defaults apply, the import still succeeds
+        return {}
+    if not user:
+        return {}
+    profile = user.get("profile") or {}
+    out: dict[str, Any] = {"name": profile.get("display_name") or profile.get("real_name") or user.get("real_name"),
+                           "email": profile.get("email"), "is_bot": bool(user.get("is_bot"))}
+    tz = user.get("tz")
+    if tz:
+        try:
+            ZoneInfo(tz)
+            out["timezone"] = tz
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if user.get("locale"):
+        out["locale"] = norm_locale(user["locale"], services.settings.growthloop_default_locale)
+    return out
+
+
+def ensure_person(services: Services, slack_id: str) -> Person:
+    """The person for `slack_id`; on first contact, fill time zone and locale from Slack."""
+    with session_scope(services.engine) as session:
+        person = get_person(session=session, slack_id=slack_id)
+        if person is not None and person.profile_synced:
+            return person
+    slack = _slack_profile(services, slack_id)
+    s = services.settings
+    with session_scope(services.engine) as session:
+        person = get_person(session=session, slack_id=slack_id)
+        if person is None:
+            return upsert_person(
+                session=session, slack_id=slack_id, name=slack.get("name") or slack_id, email=slack.get("email"),
+                timezone=slack.get("timezone") or s.growthloop_default_timezone,
+                locale=slack.get("locale") or s.growthloop_default_locale, profile_synced=bool(slack),
+            )
+        if slack:
+            # What the person set in Slack wins (UX.md: Slack locale, else the people file).
+            person.timezone = slack.get("timezone") or person.timezone
+            person.locale = slack.get("locale") or person.locale
+            person.profile_synced = True
+            session.add(person)
+        return person

@@ -1,0 +1,70 @@
+"""Process wiring for `serve`: the store, the index, the app, the HTTP or Socket Mode transport."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from bot.services import Services, build_services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def offline_directory(settings: Settings) -> Any:
+    """A users.info directory when a bot token is configured, else None (defaults apply)."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.slack.client import make_client
+    from bot.slack.directory import SlackDirectory
+
+    return SlackDirectory(make_client(settings, retries=False))
+
+
+def prepare(settings: Settings) -> Services:
+    """Migrate the store and load the optional parts (knowledge index, coach) into the services."""
+    services = build_services(settings, migrate=True)
+    for hook in _hooks():
+        hook(services)
+    return services
+
+
+def _hooks() -> list[Any]:
+    hooks = []
+    try:
+        from knowledge.wiring import attach as attach_knowledge
+
+        hooks.append(attach_knowledge)
+    except ImportError:
+        pass
+    return hooks
+
+
+def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler: bool) -> None:
+    from bot.slack.app import build_app
+
+    started = time.monotonic()
+    ready = threading.Event()
+    services = prepare(settings)
+    app = build_app(settings, services)
+    if scheduler:
+        try:
+            from scheduler.runner import start_in_background
+
+            start_in_background(services)
+        except ImportError:
+            log.info("scheduler not available in this build")
+    ready.set()
+    log.info("ready in %.2f s", time.monotonic() - started)
+    if settings.slack_app_token and not http:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return
+    from bot.slack.http import HttpServer
+
+    server = HttpServer(app, host=host, port=port, ready=ready.is_set)
+    log.info("listening on %s (POST /slack/events, GET /healthz)", server.url)
+    server.serve_forever()

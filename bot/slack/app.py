@@ -1,0 +1,66 @@
+"""The composition root: `build_app(settings, services)` wires the Bolt app and every surface."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.i18n import t
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack import listeners
+from bot.slack.client import make_client
+from bot.slack.directory import SlackDirectory
+from bot.slack.middleware import make_dedupe, make_person_context, release_event
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
+    """Build the Bolt app: middleware, one `register` per surface, one error handler."""
+    settings.require_slack()
+    client = client or make_client(settings)
+    services.directory = services.directory or SlackDirectory(client)
+    services.extras.setdefault("slack_client", client)
+    auth: dict[str, Any] = {}
+
+    def authorize(**_: Any) -> AuthorizeResult:
+        # A single-workspace install: one auth.test, cached, instead of one per request.
+        if not auth:
+            resp = client.auth_test()
+            auth.update(bot_user_id=resp["user_id"], bot_id=resp.get("bot_id"), team_id=resp.get("team_id"))
+        return AuthorizeResult(enterprise_id=None, team_id=auth["team_id"], bot_token=settings.slack_bot_token,
+                               bot_user_id=auth["bot_user_id"], bot_id=auth["bot_id"])
+
+    logging.getLogger("slack_bolt.App").setLevel(logging.ERROR)  # it warns that `authorize` overrides the token
+    app = App(signing_secret=settings.slack_signing_secret, client=client, authorize=authorize,
+              raise_error_for_unhandled_request=False)
+    app.middleware(make_dedupe(services))
+    app.middleware(make_person_context(services))
+    listeners.register(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], context: dict[str, Any], logger: logging.Logger) -> Any:
+        log.exception("listener failed: %s", type(error).__name__, exc_info=error)
+        if context.get("event_id"):
+            release_event(services, context["event_id"])  # let Slack's retry redo it
+        user, channel = _where(body)
+        if user and channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=t("generic_error", context.get("locale")))
+            except Exception:
+                log.warning("could not tell the user about the error")
+        return BoltResponse(status=500, body="")
+
+    return app
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Who acted and in which channel, for slash commands and interactivity payloads."""
+    user = body.get("user_id") or (body["user"].get("id") if isinstance(body.get("user"), dict) else None)
+    channel = body.get("channel_id") or (body["channel"].get("id") if isinstance(body.get("channel"), dict) else None)
+    return user, channel

@@ -1,0 +1,70 @@
+"""HTTP mode: `POST /slack/events` (events, commands, interactivity) and `GET /healthz`, on a threaded server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+log = logging.getLogger(__name__)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def server_bind(self) -> None:
+        if hasattr(socket, "SO_REUSEPORT"):  # several worker processes may share the port
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def make_wsgi(app: App, ready: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
+    bolt = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            ok = ready()
+            body = json.dumps({"status": "ok" if ok else "starting"}).encode()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return bolt(environ, start_response)
+
+    return wsgi
+
+
+class HttpServer:
+    """A threaded WSGI server; `start()` runs it in the background, `serve_forever()` in the foreground."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 3000,
+                 ready: Callable[[], bool] = lambda: True) -> None:
+        self.server = make_server(host, port, make_wsgi(app, ready), server_class=_ThreadingWSGIServer,
+                                  handler_class=_QuietHandler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+
+    def start(self) -> HttpServer:
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,76 @@
+"""Cross-cutting concerns: event-retry dedupe and the per-request person/locale context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltResponse
+from sqlalchemy.exc import IntegrityError
+
+from bot.i18n import norm_locale
+from bot.people import ensure_person
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+
+def claim_event(services: Services, event_id: str) -> bool:
+    """Record `event_id` as processed; False when it already was (a Slack retry)."""
+    try:
+        with session_scope(services.engine) as session:
+            session.add(ProcessedEvent(event_id=event_id))
+        return True
+    except IntegrityError:
+        return False
+
+
+def release_event(services: Services, event_id: str) -> None:
+    """Forget a claim so Slack's retry can redo work that failed."""
+    with session_scope(services.engine) as session:
+        row = session.get(ProcessedEvent, event_id)
+        if row is not None:
+            session.delete(row)
+
+
+def make_dedupe(services: Services) -> Callable[..., Any]:
+    def dedupe(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            if not claim_event(services, event_id):
+                log.info("ignored a retry of event %s", event_id)
+                return BoltResponse(status=200, body="")
+            context["event_id"] = event_id
+        return next()
+
+    return dedupe
+
+
+def _actor(body: dict[str, Any]) -> str | None:
+    if body.get("user_id"):  # slash commands
+        return str(body["user_id"])
+    user = body.get("user")
+    if isinstance(user, dict):
+        return user.get("id")
+    event = body.get("event") or {}
+    if event.get("bot_id") or event.get("subtype") == "bot_message":
+        return None
+    return event.get("user") or (event.get("message") or {}).get("user")
+
+
+def make_person_context(services: Services) -> Callable[..., Any]:
+    """Put the acting person and their locale in the context (first contact syncs tz/locale from Slack)."""
+
+    def person_context(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
+        actor = _actor(body)
+        context["locale"] = services.settings.growthloop_default_locale
+        if actor and actor != context.get("bot_user_id"):
+            person = ensure_person(services, actor)
+            context["person"] = person
+            context["locale"] = norm_locale(person.locale, services.settings.growthloop_default_locale)
+        return next()
+
+    return person_context

@@ -1,0 +1,121 @@
+"""Render what the sandbox saw as a person would read it in Slack."""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from bot.slack.sandbox.stub import BOT_USER, Call, SlackStub
+
+
+def render_blocks(blocks: list[dict[str, Any]]) -> list[str]:
+    """Block Kit as plain lines: text of sections/headers/context, buttons as [Label]."""
+    lines: list[str] = []
+    for b in blocks or []:
+        kind = b.get("type")
+        if kind == "header":
+            lines.append(f"== {b['text']['text']} ==")
+        elif kind == "section":
+            if b.get("text"):
+                lines.append(b["text"]["text"])
+            for f in b.get("fields") or []:
+                lines.append("  " + f["text"])
+            acc = b.get("accessory") or {}
+            if acc.get("type") == "button":
+                lines.append(f"  [{acc['text']['text']}]")
+        elif kind == "context":
+            lines.append("  " + " · ".join(e.get("text", "") for e in b.get("elements", []) if e.get("text")))
+        elif kind == "actions":
+            labels = [e["text"]["text"] for e in b.get("elements", []) if e.get("type") == "button"]
+            if labels:
+                lines.append("  " + " ".join(f"[{x}]" for x in labels))
+        elif kind == "divider":
+            lines.append("  ---")
+        elif kind == "image":
+            lines.append(f"  (image: {b.get('alt_text', '')})")
+        elif kind == "rich_text":
+            continue
+    return lines
+
+
+class Transcript:
+    """Prints each call as it happens; `names` maps Slack ids to display names."""
+
+    def __init__(self, stub: SlackStub, out: TextIO = sys.stdout, width: int = 100) -> None:
+        self.stub = stub
+        self.out = out
+        self.width = width
+        self.enabled = True
+        self.roots: dict[tuple[str, str], str] = {}
+
+    def name(self, uid: str | None) -> str:
+        if not uid:
+            return "?"
+        if uid == BOT_USER:
+            return "GrowthLoop"
+        return self.stub.users.get(uid, {}).get("real_name", uid)
+
+    def _mentions(self, text: str) -> str:
+        return re.sub(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>", lambda m: "@" + self.name(m.group(1)), text or "")
+
+    def where(self, channel: str) -> str:
+        if channel.startswith("D"):
+            uid = "U" + channel[1:]
+            return f"DM with {self.name(uid)}"
+        if channel.startswith("G"):
+            return "group DM"
+        return "#" + channel
+
+    def say(self, line: str = "") -> None:
+        if self.enabled:
+            print(line, file=self.out, flush=True)
+
+    def block(self, header: str, body: list[str], indent: str = "") -> None:
+        self.say(indent + header)
+        for line in body:
+            for part in (line or "").splitlines() or [""]:
+                wrapped = textwrap.wrap(self._mentions(part), self.width - len(indent) - 4) or [""]
+                for w in wrapped:
+                    self.say(indent + "    " + w)
+
+    def attach(self) -> Callable[[Call], None]:
+        def on_call(call: Call) -> None:
+            self.render(call)
+
+        self.stub.on_call.append(on_call)
+        return on_call
+
+    def render(self, call: Call) -> None:
+        p = call.params
+        if call.status != 200:
+            self.say(f"   (Slack answered {call.status} to {call.method}; the bot will retry)")
+            return
+        if not call.response.get("ok"):
+            return
+        if call.method == "chat.postMessage":
+            indent = "    ↳ " if p.get("thread_ts") else ""
+            body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
+            self.block(f"{indent}GrowthLoop → {self.where(p['channel'])}:", body, " " * len(indent) if indent else "")
+        elif call.method == "chat.postEphemeral":
+            body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
+            self.block(f"    (only {self.name(p.get('user'))} sees) GrowthLoop:", body, "    ")
+        elif call.method == "chat.update":
+            body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
+            self.block("    ✎ GrowthLoop updated its message:", body, "    ")
+        elif call.method == "user.message":
+            indent = "    ↳ " if p.get("thread_ts") else ""
+            self.block(f"{indent}{self.name(p.get('user'))} ({self.where(p['channel'])}):", [p.get("text", "")],
+                       " " * len(indent) if indent else "")
+        elif call.method == "user.edit":
+            self.block(f"    ✎ {self.name(p.get('user'))} edited their message:", [p.get("text", "")], "    ")
+        elif call.method == "views.publish":
+            self.block(f"[App Home of {self.name(p.get('user_id'))}]", render_blocks((p.get("view") or {}).get("blocks")))
+        elif call.method == "views.open":
+            view = p.get("view") or {}
+            self.block(f"[modal opened: {(view.get('title') or {}).get('text', '')}]", render_blocks(view.get("blocks")))
+        elif call.method == "files.completeUploadExternal":
+            titles = ", ".join(f.get("title") or f.get("id") for f in p.get("files") or [])
+            self.say(f"GrowthLoop → {self.where(p.get('channel_id', ''))}: 📎 {titles}")

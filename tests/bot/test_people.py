@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.people import ImportError_, ensure_person, import_people
+from bot.services import Services
+from storage.models import Person
+
+HEADER = "slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\n"
+
+
+def _count(services: Services) -> int:
+    with Session(services.engine) as s:
+        return len(list(s.exec(select(Person))))
+
+
+def test_import_upserts(services: Services) -> None:
+    text = HEADER + "U0MGR,Maria,m@x.io,,growth,em,Europe/Berlin,en,false\nU0EMP,Erik,,U0MGR,growth,pm,,zh,true\n"
+    assert import_people(services, text) == 2
+    assert import_people(services, text.replace("Erik", "Erik S")) == 2
+    with Session(services.engine) as s:
+        erik = s.exec(select(Person).where(Person.slack_id == "U0EMP")).one()
+    assert (erik.name, erik.manager_slack_id, erik.locale, erik.is_hr_admin) == ("Erik S", "U0MGR", "zh", True)
+    assert erik.timezone == "UTC"  # empty cell, Slack unreachable -> default
+    assert _count(services) == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("U0B,Bob,,,t,r,Mars/Base,en,false", "line 3: timezone"),
+        ("U0B,Bob,,,t,r,UTC,fr,false", "line 3: locale"),
+        ("U0B,Bob,,,t,r,UTC,en,yes", "line 3: is_hr_admin"),
+        ("bob,Bob,,,t,r,UTC,en,false", "line 3: slack_id"),
+        ("U0B,Bob,,U0B,t,r,UTC,en,false", "line 3: a person cannot be their own manager"),
+        ("U0B,Bob,UTC,en,false", "line 3: expected 9 columns"),
+        ("U0A,Again,,,t,r,UTC,en,false", "line 3: slack_id U0A appears twice"),
+    ],
+)
+def test_a_bad_row_names_its_line_and_writes_nothing(services: Services, row: str, message: str) -> None:
+    text = HEADER + "U0A,Ann,,,t,r,UTC,en,false\n" + row + "\n"
+    with pytest.raises(ImportError_, match=message):
+        import_people(services, text)
+    assert _count(services) == 0
+
+
+def test_wrong_header_is_line_1(services: Services) -> None:
+    with pytest.raises(ImportError_, match="line 1"):
+        import_people(services, "id,name\nU0A,Ann\n")
+
+
+class FakeDirectory:
+    def __init__(self, users: dict[str, dict[str, Any]]) -> None:
+        self.users = users
+        self.calls: list[str] = []
+
+    def user_info(self, slack_id: str) -> dict[str, Any] | None:
+        self.calls.append(slack_id)
+        return self.users.get(slack_id)
+
+
+def test_first_contact_fills_timezone_and_locale_from_slack(services: Services) -> None:
+    services.directory = FakeDirectory(
+        {"U0NEW": {"id": "U0NEW", "tz": "Asia/Shanghai", "locale": "zh-CN", "profile": {"display_name": "", "real_name": "Wang"}}}
+    )
+    p = ensure_person(services, "U0NEW")
+    assert (p.name, p.timezone, p.locale, p.profile_synced) == ("Wang", "Asia/Shanghai", "zh", True)
+    ensure_person(services, "U0NEW")
+    assert services.directory.calls == ["U0NEW"]  # synced once, not on every request
+
+
+def test_empty_cells_are_filled_from_slack_when_reachable(services: Services) -> None:
+    services.directory = FakeDirectory({"U0A": {"tz": "America/New_York", "locale": "en-US", "profile": {"real_name": "Ann Lee"}}})
+    import_people(services, HEADER + "U0A,,,,t,r,,,false\n")
+    with Session(services.engine) as s:
+        ann = s.exec(select(Person)).one()
+    assert (ann.name, ann.timezone, ann.locale) == ("Ann Lee", "America/New_York", "en")
