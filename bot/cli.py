@@ -91,6 +91,22 @@ def demo(
     sys.exit(run_demo(lang=lang, interactive=interactive, llm=llm, out=out))
 
 
+def _load_command_modules() -> None:
+    """Each module in `bot/commands/` adds its commands with `register(app)` (knowledge, report, export, …)."""
+    import importlib
+    import pkgutil
+
+    from bot import commands
+
+    for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{m.name}")
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+_load_command_modules()
+
+
 def main() -> None:
     app()
 

@@ -1,19 +1,29 @@
-"""One `register(app, services)` per surface; the composition root calls them all."""
+"""One `register(app, services)` per surface module in this package; the composition root calls them all.
+
+A surface is any module here with a `register` function (checkin, events, kudos, learn, hr, home, …), so a
+new surface is one new file.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from slack_bolt import App
 
 from bot.services import Services
 
-SURFACES = (
-    "bot.slack.listeners.checkin",
-    "bot.slack.listeners.events",
-)
+# Message events are registered last so that surfaces can add their message handlers first.
+_LAST = ("events",)
+
+
+def surfaces() -> list[str]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return [n for n in names if n not in _LAST] + [n for n in _LAST if n in names]
 
 
 def register(app: App, services: Services) -> None:
-    import importlib
-
-    for name in SURFACES:
-        importlib.import_module(name).register(app, services)
+    for name in surfaces():
+        module = importlib.import_module(f"{__name__}.{name}")
+        if hasattr(module, "register"):
+            module.register(app, services)
