@@ -39,7 +39,11 @@ def release_event(services: Services, event_id: str) -> None:
 def make_dedupe(services: Services) -> Callable[..., Any]:
     def dedupe(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
+        event = body.get("event") or {}
+        thread_message = event.get("type") == "message" and (event.get("thread_ts") or (event.get("message") or {}).get("thread_ts"))
+        # Thread replies are idempotent in the domain (an answer is unique by its Slack ts), and a retry must be able
+        # to finish what a crashed first attempt started, so they are not claimed here.
+        if event_id and not thread_message:
             if not claim_event(services, event_id):
                 log.info("ignored a retry of event %s", event_id)
                 return BoltResponse(status=200, body="")

@@ -15,7 +15,7 @@ def play(sb: Sandbox, tr: Transcript) -> None:
     d = sb.driver
     tr.say("Erik types `/checkin help` (a signed slash command):")
     sent = d.slash("U0EMP", "/checkin", "help")
-    tr.block("    (only Erik sees) GrowthLoop:", [json.loads(sent.body).get("text", "")], "    ")
+    tr.block("(only Erik sees) GrowthLoop:", [json.loads(sent.body).get("text", "")], "    ")
 
     tr.say("Erik writes to the bot in a DM; Slack then retries the same event (X-Slack-Retry-Num: 1):")
     first = d.message("U0EMP", "D0EMP", "hello")

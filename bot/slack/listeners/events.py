@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
 from bot.i18n import t
@@ -20,9 +20,10 @@ def register(app: App, services: Services) -> None:
     handlers: list[Any] = services.extras.setdefault("message_handlers", [])
 
     @app.event("message")
-    def on_message(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
-        if _is_from_bot(event, context):
+    def on_message(event: dict[str, Any], context: dict[str, Any], client: WebClient, request: BoltRequest) -> None:
+        if _is_from_bot(event, context) or _is_from_bot(event.get("message") or {}, context):
             return
+        context["is_retry"] = bool(request.headers.get("x-slack-retry-num"))
         for handler in handlers:  # each surface may claim the message (check-in thread, reflection, learn)
             if handler(event, context, client):
                 return

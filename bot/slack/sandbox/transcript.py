@@ -96,21 +96,24 @@ class Transcript:
         if not call.response.get("ok"):
             return
         if call.method == "chat.postMessage":
-            indent = "    ↳ " if p.get("thread_ts") else ""
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
-            self.block(f"{indent}GrowthLoop → {self.where(p['channel'])}:", body, " " * len(indent) if indent else "")
+            if p.get("thread_ts"):
+                self.block(f"↳ GrowthLoop (in the thread, {self.where(p['channel'])}):", body, "    ")
+            else:
+                self.block(f"GrowthLoop → {self.where(p['channel'])}:", body)
         elif call.method == "chat.postEphemeral":
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
-            self.block(f"    (only {self.name(p.get('user'))} sees) GrowthLoop:", body, "    ")
+            self.block(f"(only {self.name(p.get('user'))} sees) GrowthLoop:", body, "    ")
         elif call.method == "chat.update":
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
-            self.block("    ✎ GrowthLoop updated its message:", body, "    ")
+            self.block("✎ GrowthLoop updated its message:", body, "    ")
         elif call.method == "user.message":
-            indent = "    ↳ " if p.get("thread_ts") else ""
-            self.block(f"{indent}{self.name(p.get('user'))} ({self.where(p['channel'])}):", [p.get("text", "")],
-                       " " * len(indent) if indent else "")
+            if p.get("thread_ts"):
+                self.block(f"↳ {self.name(p.get('user'))} (in the thread):", [p.get("text", "")], "    ")
+            else:
+                self.block(f"{self.name(p.get('user'))} ({self.where(p['channel'])}):", [p.get("text", "")])
         elif call.method == "user.edit":
-            self.block(f"    ✎ {self.name(p.get('user'))} edited their message:", [p.get("text", "")], "    ")
+            self.block(f"✎ {self.name(p.get('user'))} edited their message:", [p.get("text", "")], "    ")
         elif call.method == "views.publish":
             self.block(f"[App Home of {self.name(p.get('user_id'))}]", render_blocks((p.get("view") or {}).get("blocks")))
         elif call.method == "views.open":

@@ -1,0 +1,61 @@
+"""Shared evaluation of development-point detection on tests/data/transcripts.jsonl."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "transcripts.jsonl"
+EMPLOYEE, MANAGER = "U_EMPLOYEE", "U_MANAGER"
+
+
+def load_transcripts(path: Path = DATA) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def as_answers(t: dict) -> list[SimpleNamespace]:
+    return [SimpleNamespace(text=a["text"], author_slack_id=EMPLOYEE if a["author"] == "employee" else MANAGER,
+                            question_id=a["question_id"]) for a in t["answers"]]
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a in b or b in a
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def evaluate(find_points, transcripts: list[dict], *, need_evidence: bool = True) -> Score:  # type: ignore[no-untyped-def]
+    """A predicted point is right when its competency matches a gold gap (and its evidence overlaps it)."""
+    score = Score()
+    for t in transcripts:
+        gold = list(t["gaps"])
+        for p in find_points(as_answers(t), EMPLOYEE):
+            hit = next((g for g in gold if g["competency"] == p.competency
+                        and (not need_evidence or _overlap(g["evidence"], p.evidence))), None)
+            if hit is not None:
+                score.tp += 1
+                gold.remove(hit)
+            else:
+                score.fp += 1
+        score.fn += len(gold)
+    return score

@@ -1,0 +1,274 @@
+"""Guided check-ins and reflections: the domain service (no Slack).
+
+State lives in the store (`CheckIn.step`, `Answer` rows), so a restart resumes at the same question. Each reply
+is stored at once, verbatim, keyed by its Slack ts, so a retried event never stores an answer twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.checkin_flow import FlowState, Move, apply, word_command
+from bot.services import Services
+from prompts.questions import Question, load_bank
+from storage import checkins as repo
+from storage.db import session_scope
+from storage.models import Answer, AuditLog, CheckIn, DevelopmentPoint, Person
+from storage.people import get_person
+
+ABANDON_AFTER = timedelta(days=7)
+REFLECTION_TOPICS = ("goal_progress", "behaviour_capability", "development_focus")
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(checkin_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(checkin_id, threading.Lock())
+
+
+class Refusal(Exception):
+    """A check-in cannot start; `key` names the user-facing string, `kw` its values."""
+
+    def __init__(self, key: str, **kw: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.kw = kw
+
+
+@dataclass
+class Started:
+    checkin: CheckIn
+    manager: Person | None
+    employee: Person
+    existing: bool = False
+    reflection: CheckIn | None = None
+    reflection_answers: list[Answer] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """What a reply or a steering move did."""
+
+    checkin: CheckIn
+    question: Question | None = None  # the question to ask now (None when finished)
+    answer: Answer | None = None
+    duplicate: bool = False
+    finished: bool = False
+    moved: Move | None = None
+
+
+def question_at(checkin: CheckIn, step: int | None = None) -> Question:
+    return load_bank().get(checkin.question_ids[checkin.step if step is None else step])
+
+
+def start_guided(services: Services, *, manager_slack_id: str, employee_slack_id: str) -> Started:
+    """Create (or find the open) guided check-in of a manager with a direct report."""
+    with session_scope(services.engine) as session:
+        manager = get_person(session=session, slack_id=manager_slack_id)
+        employee = get_person(session=session, slack_id=employee_slack_id)
+        if employee is None or employee.forgotten:
+            raise Refusal("checkin_unknown_person", user=employee_slack_id)
+        if manager_slack_id == employee_slack_id:
+            raise Refusal("checkin_self")
+        if employee.manager_slack_id != manager_slack_id:
+            raise Refusal("checkin_not_your_report", name=employee.name, user=employee_slack_id)
+        existing = repo.open_checkin_between(session=session, manager_slack_id=manager_slack_id,
+                                             employee_slack_id=employee_slack_id)
+        if existing is not None and existing.thread_ts:
+            return Started(existing, manager, employee, existing=True)
+        rotation = repo.count_checkins(session=session, manager_slack_id=manager_slack_id,
+                                       employee_slack_id=employee_slack_id)
+        if existing is None:
+            existing = CheckIn(kind="guided", manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id,
+                               question_ids=load_bank().plan(rotation),
+                               locales=_locales(manager, employee), started_at=services.now(),
+                               last_activity_at=services.now())
+            session.add(existing)
+            session.flush()
+        last = repo.last_guided(session=session, employee_slack_id=employee_slack_id)
+        reflection = repo.latest_reflection(session=session, employee_slack_id=employee_slack_id,
+                                            since=last.finished_at if last else None)
+        ref_answers = repo.answers_of(session=session, checkin_id=reflection.id) if reflection else []
+        return Started(existing, manager, employee, reflection=reflection, reflection_answers=ref_answers)
+
+
+def start_reflection(services: Services, *, employee_slack_id: str) -> Started:
+    """An employee's own reflection before the next check-in (a DM thread with the bot)."""
+    bank = load_bank()
+    with session_scope(services.engine) as session:
+        employee = get_person(session=session, slack_id=employee_slack_id)
+        if employee is None:
+            raise Refusal("checkin_unknown_person", user=employee_slack_id)
+        count = len([c for c in repo.checkins_of(session=session, person_slack_id=employee_slack_id)
+                     if c.kind == "reflection"])
+        qids = [bank.by_topic(t)[count % len(bank.by_topic(t))].id for t in REFLECTION_TOPICS]
+        checkin = CheckIn(kind="reflection", employee_slack_id=employee_slack_id, question_ids=qids,
+                          locales=[employee.locale], started_at=services.now(), last_activity_at=services.now())
+        session.add(checkin)
+        session.flush()
+        return Started(checkin, None, employee)
+
+
+def attach_thread(services: Services, *, checkin_id: int, channel_id: str, thread_ts: str) -> CheckIn:
+    with session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
+        assert checkin is not None
+        checkin.channel_id, checkin.thread_ts = channel_id, thread_ts
+        session.add(checkin)
+        return checkin
+
+
+def find_by_thread(services: Services, *, channel_id: str, thread_ts: str) -> CheckIn | None:
+    with session_scope(services.engine) as session:
+        return repo.checkin_by_thread(session=session, channel_id=channel_id, thread_ts=thread_ts)
+
+
+def participants(checkin: CheckIn) -> set[str]:
+    return {p for p in (checkin.manager_slack_id, checkin.employee_slack_id) if p}
+
+
+def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str) -> Turn | None:
+    """A thread reply: a steering word moves the flow; anything else is stored as the current answer.
+
+    Returns None when the thread is not an open check-in or the author is not one of its two people.
+    """
+    checkin = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    if checkin is None or checkin.state != "open" or user not in participants(checkin):
+        return None
+    move = word_command(text)
+    if move is not None:
+        return steer(services, checkin_id=checkin.id or 0, user=user, move=move)
+    with _lock(checkin.id or 0), session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin.id or 0, lock=True)
+        assert checkin is not None
+        if checkin.state != "open":
+            return None
+        if repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts):
+            return Turn(checkin, duplicate=True)
+        answer = Answer(checkin_id=checkin.id or 0, question_id=checkin.question_ids[checkin.step], step=checkin.step,
+                        author_slack_id=user, text=text, slack_ts=ts, created_at=services.now())
+        session.add(answer)
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent retry stored it first
+            session.rollback()
+            return Turn(checkin, duplicate=True)
+        return _advance(services, session, checkin, Move.ANSWER, answer)
+
+
+def steer(services: Services, *, checkin_id: int, user: str, move: Move) -> Turn | None:
+    """Skip / back / done, by button or by word; only the two people of the check-in may steer."""
+    with _lock(checkin_id), session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
+        if checkin is None or checkin.state != "open" or user not in participants(checkin):
+            return None
+        return _advance(services, session, checkin, move, None)
+
+
+def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: Answer | None) -> Turn:  # type: ignore[no-untyped-def]
+    state = apply(FlowState(checkin.step, len(checkin.question_ids)), move)
+    checkin.step = state.step
+    checkin.last_activity_at = services.now()
+    session.add(checkin)
+    session.flush()
+    if state.finished:
+        return Turn(checkin, answer=answer, finished=True, moved=move)
+    return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
+
+
+def edit_answer(services: Services, *, channel_id: str, thread_ts: str, ts: str, user: str, new_text: str) -> Answer | None:
+    """Apply a Slack edit to a stored answer, keeping the earlier text in `edits`."""
+    checkin = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    if checkin is None:
+        return None
+    with session_scope(services.engine) as session:
+        answer = repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts)
+        if answer is None or answer.author_slack_id != user or answer.text == new_text:
+            return None
+        answer.edits = [*answer.edits, {"text": answer.text, "at": services.now().isoformat()}]
+        answer.text = new_text
+        answer.edited_at = services.now()
+        session.add(answer)
+        return answer
+
+
+@dataclass
+class Finished:
+    checkin: CheckIn
+    answers: list[Answer]
+    points: list[DevelopmentPoint]
+    summary: str
+
+
+def finish(services: Services, *, checkin_id: int) -> Finished:
+    """Close a check-in: run the coach over its answers and store the development points it found."""
+    from bot.coach import get_coach
+
+    with session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
+        assert checkin is not None
+        answers = repo.answers_of(session=session, checkin_id=checkin_id)
+        employee = get_person(session=session, slack_id=checkin.employee_slack_id)
+    locale = employee.locale if employee else "en"
+    analysis = get_coach(services).analyse(answers=answers, employee_slack_id=checkin.employee_slack_id,
+                                           locale=locale, checkin_id=checkin_id)
+    with session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
+        assert checkin is not None
+        already = checkin.state == "done"
+        checkin.state = "done"
+        checkin.finished_at = checkin.finished_at or services.now()
+        checkin.summary = analysis.summary
+        session.add(checkin)
+        points: list[DevelopmentPoint] = []
+        if checkin.kind == "guided" and not already:
+            for p in analysis.points:
+                point = DevelopmentPoint(person_slack_id=checkin.employee_slack_id, checkin_id=checkin_id,
+                                         competency=p.competency, evidence=p.evidence, confidence=p.confidence,
+                                         reason=p.reason, source=p.source, created_at=services.now())
+                session.add(point)
+                points.append(point)
+            session.flush()
+        elif already:
+            points = [p for p in repo.points_of(session=session, person_slack_id=checkin.employee_slack_id)
+                      if p.checkin_id == checkin_id]
+        return Finished(checkin, answers, points, analysis.summary)
+
+
+def abandon_stale(services: Services) -> list[CheckIn]:
+    """Close check-ins with no reply for 7 days as abandoned; their answers stay."""
+    with session_scope(services.engine) as session:
+        stale = repo.stale_open(session=session, before=services.now() - ABANDON_AFTER)
+        for c in stale:
+            c.state = "abandoned"
+            c.finished_at = services.now()
+            session.add(c)
+        return stale
+
+
+def set_point_feedback(services: Services, *, point_id: int, user: str, confirm: bool, reason: str | None = None) -> DevelopmentPoint | None:
+    """The employee confirms or disputes a point; a disputed point is kept with its dispute."""
+    with session_scope(services.engine) as session:
+        point = session.get(DevelopmentPoint, point_id)
+        if point is None or point.person_slack_id != user:
+            return None
+        point.confirmed, point.disputed = confirm, not confirm
+        if not confirm and reason:
+            point.dispute_text = reason
+        session.add(point)
+        session.add(AuditLog(actor_slack_id=user, action="point.confirm" if confirm else "point.dispute",
+                             subject_slack_id=user, detail={"point_id": point_id}))
+        return point
+
+
+def _locales(manager: Person | None, employee: Person) -> list[str]:
+    out: list[str] = []
+    for p in (manager, employee):
+        if p and p.locale not in out:
+            out.append(p.locale)
+    return out or ["en"]

@@ -1,0 +1,83 @@
+"""The growth log and talent profile of one person, and who may see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.services import Services
+from knowledge.competencies import load_competency_model
+from storage import checkins as repo
+from storage.db import session_scope
+from storage.models import AuditLog, Person
+from storage.people import get_person
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # checkin | answer | point | action | learning | kudos
+    text: str
+
+
+@dataclass
+class GrowthLog:
+    person: Person
+    entries: list[Entry] = field(default_factory=list)
+    open_points: int = 0
+    closed_points: int = 0
+    courses_done: int = 0
+    kudos: int = 0
+    answers_hidden: bool = False
+
+
+def may_view(services: Services, *, viewer: Person | None, subject: Person) -> tuple[bool, bool]:
+    """(allowed, sees_answers): yourself, your direct report's manager, or an HR admin (answers by setting)."""
+    if viewer is None:
+        return False, False
+    if viewer.slack_id == subject.slack_id or subject.manager_slack_id == viewer.slack_id:
+        return True, True
+    if viewer.is_hr_admin:
+        return True, services.settings.growthloop_hr_can_read_checkins
+    return False, False
+
+
+def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: str, locale: str) -> GrowthLog | None:
+    """The timeline for `subject`, or None when `viewer` may not see it. HR reads are audited."""
+    with session_scope(services.engine) as session:
+        viewer = get_person(session=session, slack_id=viewer_slack_id)
+        subject = get_person(session=session, slack_id=subject_slack_id)
+        if subject is None or subject.forgotten:
+            return None
+        allowed, sees_answers = may_view(services, viewer=viewer, subject=subject)
+        if not allowed:
+            return None
+        if viewer and viewer.is_hr_admin and viewer.slack_id != subject.slack_id \
+                and subject.manager_slack_id != viewer.slack_id:
+            session.add(AuditLog(actor_slack_id=viewer.slack_id, action="hr.read_growth_log",
+                                 subject_slack_id=subject.slack_id, detail={"answers": sees_answers}))
+        model = load_competency_model()
+        log = GrowthLog(person=subject, answers_hidden=not sees_answers)
+        for c in repo.checkins_of(session=session, person_slack_id=subject_slack_id):
+            label = "reflection" if c.kind == "reflection" else "check-in"
+            log.entries.append(Entry(c.started_at, "checkin", f"{label} · {c.state}" + (f" · {c.summary}" if c.summary and sees_answers else "")))
+            if sees_answers:
+                for a in repo.answers_of(session=session, checkin_id=c.id or 0):
+                    if a.author_slack_id == subject_slack_id and a.text.strip():
+                        log.entries.append(Entry(a.created_at, "answer", a.text[:300]))
+        for p in repo.points_of(session=session, person_slack_id=subject_slack_id):
+            status = p.status + (" · disputed" if p.disputed else "")
+            evidence = f" “{p.evidence[:200]}”" if sees_answers else ""
+            log.entries.append(Entry(p.created_at, "point", f"{model.name(p.competency, locale)} ({status}){evidence}"))
+            log.open_points += p.status == "open"
+            log.closed_points += p.status == "closed"
+        for a in repo.actions_of(session=session, person_slack_id=subject_slack_id):
+            log.entries.append(Entry(a.updated_at, "action", f"{a.title} ({a.status})"))
+        for r in repo.learning_of(session=session, person_slack_id=subject_slack_id):
+            log.entries.append(Entry(r.at, "learning", f"{r.course_id} · {r.status}"))
+            log.courses_done += r.status == "completed"
+        for k in repo.kudos_received(session=session, person_slack_id=subject_slack_id):
+            log.entries.append(Entry(k.created_at, "kudos", f"<@{k.giver_slack_id}>: {k.message[:200]}"))
+            log.kudos += 1
+        log.entries.sort(key=lambda e: e.at)
+        return log

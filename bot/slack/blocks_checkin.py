@@ -1,0 +1,91 @@
+"""Block Kit for check-ins: pure functions returning slack_sdk.models blocks (validated by the SDK)."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.i18n import t
+
+MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _joined(key: str, locales: list[str], **kw: str) -> str:
+    seen: list[str] = []
+    for loc in locales:
+        if loc not in seen:
+            seen.append(loc)
+    return "\n".join(t(key, loc, **kw) for loc in seen or ["en"])
+
+
+def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, date: str) -> list[Block]:
+    """The thread's root message: who, state (in progress → done, with the date), how it works, who sees it."""
+    loc = locales[0] if locales else "en"
+    return [
+        HeaderBlock(text=clip(t("checkin_root_title", loc, manager=manager, employee=employee), 150)),
+        ContextBlock(elements=[MarkdownTextObject(text=_joined(f"checkin_root_state_{state}", locales, date=date))]),
+        SectionBlock(text=MarkdownTextObject(text=_joined("checkin_root_intro", locales))),
+        ContextBlock(elements=[MarkdownTextObject(text=_joined("checkin_privacy", locales))]),
+    ]
+
+
+def question_blocks(*, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str]) -> list[Block]:
+    """One question, numbered, with Skip / Back / Finish."""
+    loc = locales[0] if locales else "en"
+    value = str(checkin_id)
+    buttons = [ButtonElement(text=t("checkin_btn_skip", loc), action_id="checkin_skip", value=value)]
+    if n > 1:
+        buttons.append(ButtonElement(text=t("checkin_btn_back", loc), action_id="checkin_back", value=value))
+    buttons.append(ButtonElement(text=t("checkin_btn_finish", loc), action_id="checkin_finish", value=value,
+                                 style="primary"))
+    return [
+        ContextBlock(elements=[MarkdownTextObject(text=t("checkin_question_label", loc, n=str(n), total=str(total),
+                                                         topic=topic))]),
+        SectionBlock(text=MarkdownTextObject(text=clip("\n".join(f"*{x}*" for x in texts)))),
+        ActionsBlock(block_id=f"checkin_nav_{checkin_id}_{n}", elements=buttons),
+    ]
+
+
+def summary_blocks(*, summary: str, points: list[tuple[int, str, str, str, float, str | None]], locale: str,
+                   employee_locale: str) -> list[Block]:
+    """The closing message: summary, then each point with its quoted evidence and Agree / I see it differently.
+
+    `points` are (id, competency name, evidence, reason, confidence, outcome); a point with an outcome (agreed or
+    disputed) shows it instead of the buttons.
+    """
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(f"*{t('checkin_summary_title', locale)}*\n{summary}"))),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text=f"*{t('checkin_points_title', locale)}*")),
+    ]
+    if not points:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
+    for pid, name, evidence, reason, confidence, outcome in points[:10]:
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=clip(t("checkin_point_line", locale, competency=name, evidence=clip(evidence, 600))))))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=clip(t("checkin_point_why", locale, reason=reason, confidence=f"{confidence:.0%}"), 1900))]))
+        if outcome:
+            blocks.append(ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(outcome, 1900))]))
+            continue
+        blocks.append(ActionsBlock(block_id=f"point_{pid}", elements=[
+            ButtonElement(text=t("checkin_btn_confirm", employee_locale), action_id="point_confirm", value=str(pid)),
+            ButtonElement(text=t("checkin_btn_dispute", employee_locale), action_id="point_dispute", value=str(pid)),
+        ]))
+    return blocks
+
+
+def to_dicts(blocks: list[Block]) -> list[dict]:
+    return [b.to_dict() for b in blocks]

@@ -1,0 +1,251 @@
+"""Check-in flows at the Slack edge, shared by `/checkin`, nudge buttons and App Home.
+
+The domain (`bot.checkins`) decides; this module posts what it decided: the root message, one question at a
+time in the thread, the manager's private tip, and the closing summary with points and courses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot import checkins
+from bot.checkins import Finished, Refusal, Started, Turn
+from bot.i18n import fmt_date, norm_locale, t
+from bot.services import Services
+from bot.slack.blocks_checkin import question_blocks, root_blocks, summary_blocks, to_dicts
+from knowledge.competencies import load_competency_model
+from prompts.questions import load_bank
+from storage.db import session_scope
+from storage.models import CheckIn, Person
+from storage.people import get_person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StartOutcome:
+    ok: bool
+    message: str
+    channel: str | None = None
+    thread_ts: str | None = None
+    checkin_id: int | None = None
+    existing: bool = False
+
+
+def _first_name(person: Person | None) -> str:
+    return (person.name or "").split(" ")[0] if person else ""
+
+
+def _permalink(client: WebClient, channel: str, ts: str) -> str:
+    try:
+        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+    except Exception:  # the link is a convenience; the thread exists either way
+        return f"<#{channel}>"
+
+
+def start_checkin_flow(services: Services, client: WebClient, *, manager_slack_id: str, employee_slack_id: str,
+                       locale: str) -> StartOutcome:
+    """Open (or point to) the guided check-in of a manager with a report, in their group DM's thread."""
+    try:
+        started = checkins.start_guided(services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id)
+    except Refusal as r:
+        return StartOutcome(False, t(r.key, locale, **r.kw))
+    c = started.checkin
+    name = started.employee.name
+    if started.existing:
+        link = _permalink(client, c.channel_id or "", c.thread_ts or "")
+        return StartOutcome(False, t("checkin_already_open", locale, name=name, link=link), c.channel_id, c.thread_ts,
+                            c.id, existing=True)
+    channel = client.conversations_open(users=f"{manager_slack_id},{employee_slack_id}")["channel"]["id"]
+    post_root(services, client, c, started, channel)
+    return StartOutcome(True, t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "")),
+                        channel, c.thread_ts, c.id)
+
+
+def post_root(services: Services, client: WebClient, c: CheckIn, started: Started, channel: str) -> None:
+    tz = started.manager.timezone if started.manager else started.employee.timezone
+    loc = c.locales[0] if c.locales else "en"
+    date = fmt_date(c.started_at, tz, loc)
+    blocks = root_blocks(manager=started.manager.name if started.manager else "", employee=started.employee.name,
+                         locales=c.locales, state="open", date=date)
+    text = t("checkin_root_title", loc, manager=started.manager.name if started.manager else "",
+             employee=started.employee.name)
+    root = client.chat_postMessage(channel=channel, text=text, blocks=to_dicts(blocks))
+    c = checkins.attach_thread(services, checkin_id=c.id or 0, channel_id=channel, thread_ts=root["ts"])
+    if started.reflection_answers and started.manager:
+        _share_reflection(client, c, started)
+    post_question(services, client, c)
+
+
+def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
+    assert started.manager is not None
+    loc = started.manager.locale
+    lines = [t("checkin_reflection_context", loc, name=started.employee.name)]
+    bank = load_bank()
+    for a in started.reflection_answers:
+        try:
+            q = bank.get(a.question_id).render(loc, _first_name(started.employee))
+        except KeyError:
+            q = a.question_id
+        lines.append(f"• _{q}_\n> {a.text[:500]}")
+    client.chat_postEphemeral(channel=c.channel_id or "", user=started.manager.slack_id, text="\n".join(lines)[:2900],
+                              thread_ts=c.thread_ts)
+
+
+def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
+    """Post the current question in the thread and the manager's coaching tip privately."""
+    bank = load_bank()
+    q = checkins.question_at(c)
+    with session_scope(services.engine) as session:
+        employee = get_person(session=session, slack_id=c.employee_slack_id)
+        manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
+    locales = c.locales or ["en"]
+    texts = [q.render(norm_locale(loc), _first_name(employee)) for loc in locales]
+    topic = " / ".join(dict.fromkeys(bank.topic_name(q.topic, norm_locale(loc)) for loc in locales))
+    blocks = question_blocks(checkin_id=c.id or 0, n=c.step + 1, total=len(c.question_ids), topic=topic, texts=texts,
+                             locales=locales)
+    client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text="\n".join(texts), blocks=to_dicts(blocks))
+    if manager is not None and c.kind == "guided":
+        client.chat_postEphemeral(channel=c.channel_id or "", user=manager.slack_id, thread_ts=c.thread_ts,
+                                  text=t("checkin_tip", manager.locale, tip=q.tip[norm_locale(manager.locale)]))
+
+
+def continue_after(services: Services, client: WebClient, turn: Turn) -> None:
+    """After an answer or a move: the next question, or the end."""
+    if turn.finished:
+        finish_flow(services, client, turn.checkin)
+    elif turn.question is not None:
+        post_question(services, client, turn.checkin)
+
+
+def finish_flow(services: Services, client: WebClient, c: CheckIn) -> Finished:
+    """Close the check-in: summary and development points in the thread, courses for each, root marked done."""
+    fin = checkins.finish(services, checkin_id=c.id or 0)
+    c = fin.checkin
+    with session_scope(services.engine) as session:
+        employee = get_person(session=session, slack_id=c.employee_slack_id)
+        manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
+    emp_loc = norm_locale(employee.locale if employee else "en")
+    if c.kind == "reflection":
+        client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=t("checkin_reflection_done", emp_loc))
+        return fin
+    text, blocks = summary_message(services, c.id or 0)
+    client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=text, blocks=blocks)
+    _post_courses(services, client, c, fin, emp_loc)
+    _mark_root(client, c, manager, employee, "done")
+    return fin
+
+
+def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict[str, Any]]]:
+    """The closing message of a check-in, rendered from the store (so agreeing or disputing re-renders it)."""
+    from storage import checkins as repo
+
+    with session_scope(services.engine) as session:
+        c = repo.get_checkin(session=session, checkin_id=checkin_id)
+        assert c is not None
+        employee = get_person(session=session, slack_id=c.employee_slack_id)
+        points = [p for p in repo.points_of(session=session, person_slack_id=c.employee_slack_id)
+                  if p.checkin_id == checkin_id]
+    emp_loc = norm_locale(employee.locale if employee else "en")
+    loc = norm_locale(c.locales[0] if c.locales else emp_loc)
+    name = employee.name if employee else ""
+    model = load_competency_model()
+    rows = []
+    for p in points:
+        outcome = None
+        if p.confirmed:
+            outcome = t("checkin_point_confirmed", loc, name=name)
+        elif p.disputed:
+            outcome = t("checkin_point_disputed", loc, name=name) + (f"\n> {p.dispute_text[:500]}" if p.dispute_text else "")
+        rows.append((p.id or 0, model.name(p.competency, loc), p.evidence, p.reason, p.confidence, outcome))
+    blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc)
+    return c.summary or t("checkin_summary_title", loc), to_dicts(blocks)
+
+
+def _post_courses(services: Services, client: WebClient, c: CheckIn, fin: Finished, locale: str) -> None:
+    if not fin.points:
+        return
+    try:
+        from bot.learning import propose_actions
+        from bot.slack.blocks_learning import action_blocks
+    except ImportError:
+        return
+    model = load_competency_model()
+    for point, actions in propose_actions(services, person_slack_id=c.employee_slack_id, points=fin.points):
+        if not actions:
+            continue
+        blocks = action_blocks(model.name(point.competency, locale), actions, locale)
+        text = ", ".join(a.title for a in actions)
+        client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=text,
+                                blocks=[b.to_dict() if hasattr(b, "to_dict") else b for b in blocks])
+
+
+def _mark_root(client: WebClient, c: CheckIn, manager: Person | None, employee: Person | None, state: str) -> None:
+    tz = manager.timezone if manager else (employee.timezone if employee else "UTC")
+    loc = c.locales[0] if c.locales else "en"
+    when = c.finished_at or c.started_at
+    blocks = root_blocks(manager=manager.name if manager else "", employee=employee.name if employee else "",
+                         locales=c.locales, state=state, date=fmt_date(when, tz, loc))
+    text = t(f"checkin_root_state_{state}", loc, date=fmt_date(when, tz, loc))
+    try:
+        client.chat_update(channel=c.channel_id or "", ts=c.thread_ts or "", text=text, blocks=to_dicts(blocks))
+    except Exception:
+        log.warning("could not update the root message of check-in %s", c.id)
+
+
+def close_abandoned(services: Services, client: WebClient) -> int:
+    """Close check-ins silent for 7 days (answers kept) and show it on their root message."""
+    closed = checkins.abandon_stale(services)
+    for c in closed:
+        if not c.thread_ts:
+            continue
+        with session_scope(services.engine) as session:
+            manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
+            employee = get_person(session=session, slack_id=c.employee_slack_id)
+        _mark_root(client, c, manager, employee, "abandoned")
+    return len(closed)
+
+
+def start_reflection_flow(services: Services, client: WebClient, *, employee_slack_id: str, locale: str) -> StartOutcome:
+    """The employee's own reflection: a DM thread with the bot."""
+    try:
+        started = checkins.start_reflection(services, employee_slack_id=employee_slack_id)
+    except Refusal as r:
+        return StartOutcome(False, t(r.key, locale, **r.kw))
+    channel = client.conversations_open(users=employee_slack_id)["channel"]["id"]
+    root = client.chat_postMessage(channel=channel, text=t("checkin_reflection_root", locale))
+    c = checkins.attach_thread(services, checkin_id=started.checkin.id or 0, channel_id=channel, thread_ts=root["ts"])
+    post_question(services, client, c)
+    note = "" if started.employee.manager_slack_id else t("checkin_no_manager", locale)
+    return StartOutcome(True, note, channel, root["ts"], c.id)
+
+
+def handle_thread_message(services: Services, client: WebClient, event: dict[str, Any], *, is_retry: bool) -> bool:
+    """A message in a thread: a check-in answer or edit. Returns True when it belonged to a check-in thread."""
+    if event.get("subtype") == "message_changed":
+        msg = event.get("message") or {}
+        if not msg.get("thread_ts") or msg.get("bot_id"):
+            return False
+        edited = checkins.edit_answer(services, channel_id=event.get("channel", ""), thread_ts=msg["thread_ts"],
+                                      ts=msg.get("ts", ""), user=msg.get("user", ""), new_text=msg.get("text", ""))
+        return edited is not None
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or thread_ts == event.get("ts") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+        return False
+    c = checkins.find_by_thread(services, channel_id=event["channel"], thread_ts=thread_ts)
+    if c is None:
+        return False
+    turn = checkins.reply(services, channel_id=event["channel"], thread_ts=thread_ts, user=event.get("user", ""),
+                          text=event.get("text") or "", ts=event["ts"])
+    if turn is None:
+        return True  # a third party, or a closed check-in: ignored
+    if turn.duplicate:
+        if is_retry and turn.checkin.state == "open":
+            post_question(services, client, turn.checkin)  # the first attempt may have died before posting it
+        return True
+    continue_after(services, client, turn)
+    return True

@@ -1,0 +1,89 @@
+"""Repository functions for check-ins, answers and development points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Answer, CheckIn, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
+
+
+def open_checkin_between(*, session: Session, manager_slack_id: str, employee_slack_id: str) -> CheckIn | None:
+    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.state == "open",
+                              CheckIn.manager_slack_id == manager_slack_id,
+                              CheckIn.employee_slack_id == employee_slack_id)
+    return session.exec(q.order_by(col(CheckIn.id).desc())).first()
+
+
+def checkin_by_thread(*, session: Session, channel_id: str, thread_ts: str, lock: bool = False) -> CheckIn | None:
+    q = select(CheckIn).where(CheckIn.channel_id == channel_id, CheckIn.thread_ts == thread_ts)
+    if lock:
+        q = q.with_for_update()
+    return session.exec(q).first()
+
+
+def get_checkin(*, session: Session, checkin_id: int, lock: bool = False) -> CheckIn | None:
+    q = select(CheckIn).where(CheckIn.id == checkin_id)
+    if lock:
+        q = q.with_for_update()
+    return session.exec(q).first()
+
+
+def count_checkins(*, session: Session, manager_slack_id: str, employee_slack_id: str) -> int:
+    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.manager_slack_id == manager_slack_id,
+                              CheckIn.employee_slack_id == employee_slack_id)
+    return len(list(session.exec(q)))
+
+
+def answers_of(*, session: Session, checkin_id: int) -> list[Answer]:
+    q = select(Answer).where(Answer.checkin_id == checkin_id).order_by(col(Answer.step), col(Answer.id))
+    return list(session.exec(q))
+
+
+def answer_by_ts(*, session: Session, checkin_id: int, slack_ts: str) -> Answer | None:
+    return session.exec(select(Answer).where(Answer.checkin_id == checkin_id, Answer.slack_ts == slack_ts)).first()
+
+
+def latest_reflection(*, session: Session, employee_slack_id: str, since: datetime | None = None) -> CheckIn | None:
+    q = select(CheckIn).where(CheckIn.kind == "reflection", CheckIn.employee_slack_id == employee_slack_id)
+    if since is not None:
+        q = q.where(CheckIn.started_at > since)
+    return session.exec(q.order_by(col(CheckIn.id).desc())).first()
+
+
+def last_guided(*, session: Session, employee_slack_id: str) -> CheckIn | None:
+    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.employee_slack_id == employee_slack_id,
+                              CheckIn.state == "done")
+    return session.exec(q.order_by(col(CheckIn.finished_at).desc())).first()
+
+
+def stale_open(*, session: Session, before: datetime) -> list[CheckIn]:
+    return list(session.exec(select(CheckIn).where(CheckIn.state == "open", CheckIn.last_activity_at < before)))
+
+
+def points_of(*, session: Session, person_slack_id: str, status: str | None = None) -> list[DevelopmentPoint]:
+    q = select(DevelopmentPoint).where(DevelopmentPoint.person_slack_id == person_slack_id)
+    if status:
+        q = q.where(DevelopmentPoint.status == status)
+    return list(session.exec(q.order_by(col(DevelopmentPoint.created_at))))
+
+
+def checkins_of(*, session: Session, person_slack_id: str) -> list[CheckIn]:
+    q = select(CheckIn).where(CheckIn.employee_slack_id == person_slack_id).order_by(col(CheckIn.started_at))
+    return list(session.exec(q))
+
+
+def actions_of(*, session: Session, person_slack_id: str) -> list[DevelopmentAction]:
+    q = select(DevelopmentAction).where(DevelopmentAction.person_slack_id == person_slack_id)
+    return list(session.exec(q.order_by(col(DevelopmentAction.created_at))))
+
+
+def learning_of(*, session: Session, person_slack_id: str) -> list[LearningRecord]:
+    q = select(LearningRecord).where(LearningRecord.person_slack_id == person_slack_id)
+    return list(session.exec(q.order_by(col(LearningRecord.at))))
+
+
+def kudos_received(*, session: Session, person_slack_id: str) -> list[Recognition]:
+    rows = session.exec(select(Recognition).order_by(col(Recognition.created_at)))
+    return [r for r in rows if person_slack_id in (r.receivers or [])]

@@ -1,0 +1,80 @@
+"""zh and mixed-language check-ins, the reflection, /growth permissions."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.demo.sandbox import Sandbox
+from storage.models import Answer, AuditLog, CheckIn, DevelopmentPoint, Person
+from tests.e2e.checkin_helpers import answer, thread_root, wait_thread_posts
+
+ZH = ["这周还不错，新版上线了。", "目标完成了六成，卡在支付页。", "我自己组织了用户访谈，效果很好。",
+      "给老板汇报的时候我总是讲不清重点，PPT 做了很多页也没用。", "数据一多我就不知道从哪下手分析。",
+      "希望能多和数据团队交流。", "想练习怎么把汇报讲得更有条理。", "谢谢，很有帮助。"]
+
+
+def test_full_checkin_in_chinese(sandbox: Sandbox) -> None:
+    sb = sandbox
+    ack = sb.driver.slash("U0MGRZH", "/checkin", "<@U0EMPZH>")
+    assert "王芳" in ack.json()["text"]
+    root = thread_root(sb)
+    posts = wait_thread_posts(sb, root["channel"], root["ts"], 1)
+    assert all("\u4e00" <= ch <= "\u9fff" or not ch.isalpha() for ch in posts[0]["text"] if ch.isalpha())
+    for i, text in enumerate(ZH):
+        answer(sb, "U0EMPZH", root, text, i + 2)
+    posts = wait_thread_posts(sb, root["channel"], root["ts"], 9)
+    assert "发展点" in str(posts[8]["blocks"])
+    with Session(sb.services.engine) as s:
+        comps = {p.competency for p in s.exec(select(DevelopmentPoint))}
+    assert {"communication", "data_analysis"} <= comps
+
+
+def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
+    sb = sandbox
+    with Session(sb.services.engine) as s:  # an en manager with a zh report
+        p = s.exec(select(Person).where(Person.slack_id == "U0EMPZH2")).one()
+        p.manager_slack_id = "U0MGR"
+        s.add(p)
+        s.commit()
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMPZH2>")
+    root = thread_root(sb)
+    q = wait_thread_posts(sb, root["channel"], root["ts"], 1)[0]["text"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in q) and any(ch.isascii() and ch.isalpha() for ch in q)
+
+
+def test_reflection_is_offered_to_the_manager_at_the_next_checkin(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.driver.slash("U0EMP", "/checkin", "")
+    root = sb.stub.wait_for(lambda s: next((c for c in s.calls_of("chat.postMessage")
+                                            if c.params["channel"] == "D0EMP" and not c.params.get("thread_ts")), None))
+    r = {"channel": "D0EMP", "ts": root.response["ts"]}
+    wait_thread_posts(sb, r["channel"], r["ts"], 1)
+    answer(sb, "U0EMP", r, "I want more practice presenting to execs.", 2)
+    answer(sb, "U0EMP", r, "The churn analysis went well.", 3)
+    answer(sb, "U0EMP", r, "Structuring my updates.", 4)
+    with Session(sb.services.engine) as s:
+        assert s.exec(select(CheckIn).where(CheckIn.kind == "reflection")).one().state == "done"
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")
+    shared = sb.stub.wait_for(lambda s: next((c for c in s.calls_of("chat.postEphemeral")
+                                              if "reflection" in c.params.get("text", "")), None))
+    assert shared.params["user"] == "U0MGR" and "presenting to execs" in shared.params["text"]
+
+
+def test_growth_permissions(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")
+    root = thread_root(sb)
+    wait_thread_posts(sb, root["channel"], root["ts"], 1)
+    answer(sb, "U0EMP", root, "A private answer", 2)
+    own = sb.driver.slash("U0EMP", "/growth", "")
+    assert "A private answer" in str(own.json()["blocks"])
+    manager = sb.driver.slash("U0MGR", "/growth", "<@U0EMP|erik>")
+    assert "A private answer" in str(manager.json()["blocks"])
+    peer = sb.driver.slash("U0EMP2", "/growth", "<@U0EMP>")
+    assert "blocks" not in peer.json() and "own growth log" in peer.json()["text"]
+    hr = sb.driver.slash("U0HR", "/growth", "<@U0EMP>")
+    assert "A private answer" not in str(hr.json()["blocks"]) and "hidden" in str(hr.json()["blocks"])
+    with Session(sb.services.engine) as s:
+        audit = list(s.exec(select(AuditLog).where(AuditLog.action == "hr.read_growth_log")))
+        assert [a.subject_slack_id for a in audit] == ["U0EMP"]
+        assert len(list(s.exec(select(Answer)))) == 1
