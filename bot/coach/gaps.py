@@ -121,6 +121,7 @@ def sentences(text: str) -> list[str]:
 _EN_THIRD_SUBJECT = re.compile(
     r"\b(my|our|the|their) (tech lead|lead|manager|boss|colleague|colleagues|teammate|teammates|peer|peers|team|"
     r"designer|pm|vendor|client|customer|director|vp|new hire|intern|reports?)\b|\b(he|she|they)\b", re.I)
+_EN_SELF = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|myself)\b", re.I)  # "my X" names someone else
 _ZH_THIRD_SUBJECT = re.compile(r"(他们|她们|他|她|对方|同事|领导|老板|组长|新人|其他人|别人)")
 
 
@@ -130,4 +131,4 @@ def _third_party_subject(sentence: str, cue: str) -> bool:
     before = sentence[: max(idx, 0)]
     if _is_zh(sentence):
         return bool(_ZH_THIRD_SUBJECT.search(before)) and "我" not in before
-    return bool(_EN_THIRD_SUBJECT.search(before)) and not _EN_FIRST.search(before)
+    return bool(_EN_THIRD_SUBJECT.search(before)) and not _EN_SELF.search(before)

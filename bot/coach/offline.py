@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Embed = Callable[[Sequence[str], bool], np.ndarray]  # (texts, is_query) -> (n, d) normalised
 MAX_POINTS = 3
 MIN_SCORE = 0.55
+MAX_CANDIDATES = 200  # a 40k-character answer must not make the closing message wait
 
 
 def default_embedder() -> Embed | None:
@@ -87,8 +88,8 @@ class CompetencyMatcher:
             out[:, i] = sims[:, owners == i].max(axis=1)
         return out
 
-    def score(self, sentence: str, context: str, sim: np.ndarray | None) -> np.ndarray:
-        cues = np.minimum(self.cue_hits(sentence), 2.0) + 0.35 * np.minimum(self.cue_hits(context), 2.0)
+    def score(self, sentence: str, context_hits: np.ndarray, sim: np.ndarray | None) -> np.ndarray:
+        cues = np.minimum(self.cue_hits(sentence), 2.0) + 0.35 * np.minimum(context_hits, 2.0)
         total = 0.6 * cues
         if sim is not None:
             total = total + 12.0 * (sim - sim.mean())
@@ -103,13 +104,20 @@ class OfflineCoach:
 
     def find_points(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
         """Development points in `answers` (objects with .text and .author_slack_id), best first, one per competency."""
-        candidates: list[tuple[str, str, float]] = []  # (sentence, context, strength)
+        candidates: list[tuple[str, np.ndarray, float]] = []  # (sentence, context cue hits, strength)
+        seen: set[str] = set()
         for a in answers:
             is_manager = a.author_slack_id != employee_slack_id
+            context_hits: np.ndarray | None = None
             for s in sentences(a.text):
+                if s in seen or len(candidates) >= MAX_CANDIDATES:
+                    continue
+                seen.add(s)
                 sig = gap_signal(s, author_is_manager=is_manager)
                 if sig is not None and sig.about_employee:
-                    candidates.append((s, a.text, sig.strength))
+                    if context_hits is None:
+                        context_hits = self.matcher.cue_hits(a.text[:5000])
+                    candidates.append((s, context_hits, sig.strength))
         if not candidates:
             return []
         sims = self.matcher.similarity([c[0] for c in candidates])

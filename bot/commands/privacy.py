@@ -1,0 +1,42 @@
+"""`growthloop export` and `growthloop person forget`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    from bot.cli import _settings
+
+    # The sub-app of *this* `app` (under `python -m bot.cli` the CLI module is `__main__`, not `bot.cli`).
+    person_app = next(g.typer_instance for g in app.registered_groups if g.name == "person")
+
+    @app.command("export")
+    def export(person: str = typer.Option(None, "--person", help="Only this person's records (Slack id)."),
+               out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.")) -> None:
+        """Export records as JSON Lines (one record per line with a `type`)."""
+        from bot.privacy import write_export
+        from bot.services import build_services
+
+        services = build_services(_settings())
+        if out:
+            with out.open("w", encoding="utf-8") as fh:
+                n = write_export(services, fh, person=person)
+            typer.echo(f"wrote {n} records to {out}", err=True)
+        else:
+            write_export(services, sys.stdout, person=person)
+
+    @person_app.command("forget")
+    def forget(slack_id: str = typer.Argument(..., help="The Slack id of the person to forget.")) -> None:
+        """Erase one person's personal data; anonymous aggregates stay."""
+        from bot.privacy import forget_person
+        from bot.services import build_services
+
+        counts = forget_person(build_services(_settings()), slack_id=slack_id, actor="cli")
+        if not counts:
+            typer.echo(f"error: no person {slack_id}", err=True)
+            raise typer.Exit(1)
+        typer.echo("erased: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot.privacy import forget_person, write_export
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import Answer, CheckIn, DevelopmentPoint, Person, Recognition
+from storage.people import upsert_person
+
+
+def _seed(services: Services) -> None:
+    with session_scope(services.engine) as s:
+        upsert_person(session=s, slack_id="U0MGR", name="Maria")
+        upsert_person(session=s, slack_id="U0EMP", name="Erik", email="erik@x.io", manager_slack_id="U0MGR")
+        c = CheckIn(employee_slack_id="U0EMP", manager_slack_id="U0MGR", state="done", question_ids=["q"])
+        s.add(c)
+        s.flush()
+        s.add(Answer(checkin_id=c.id, question_id="q", step=0, author_slack_id="U0EMP", text="my secret answer",
+                     slack_ts="1.1"))
+        s.add(DevelopmentPoint(person_slack_id="U0EMP", checkin_id=c.id, competency="communication",
+                               evidence="my secret answer"))
+        s.add(Recognition(giver_slack_id="U0MGR", receivers=["U0EMP"], message="great demo"))
+
+
+def test_export_person_has_verbatim_answers(services: Services) -> None:
+    _seed(services)
+    buf = io.StringIO()
+    write_export(services, buf, person="U0EMP")
+    recs = [json.loads(line) for line in buf.getvalue().splitlines()]
+    types = {r["type"] for r in recs}
+    assert {"person", "checkin", "answer", "development_point", "recognition"} <= types
+    assert any(r["type"] == "answer" and r["text"] == "my secret answer" for r in recs)
+    assert all(r["slack_id"] == "U0EMP" for r in recs if r["type"] == "person")
+
+
+def test_forget_erases_texts_and_ids_but_keeps_counts(services: Services) -> None:
+    _seed(services)
+    counts = forget_person(services, slack_id="U0EMP", actor="test")
+    assert counts["answer"] == 1 and counts["development_point"] == 1
+    buf = io.StringIO()
+    write_export(services, buf)
+    dump = buf.getvalue()
+    assert "U0EMP" not in dump and "my secret answer" not in dump and "erik@x.io" not in dump
+    assert "great demo" not in dump and "Erik" not in dump
+    with Session(services.engine) as s:
+        assert len(s.exec(select(CheckIn)).all()) == 1
+        assert s.exec(select(DevelopmentPoint)).one().competency == "communication"
+        assert s.exec(select(Person).where(Person.forgotten == True)).one().name == ""  # noqa: E712
+        assert len(s.exec(select(Recognition)).all()) == 1
+
+
+def test_cli_export_and_forget(tmp_path: Path) -> None:
+    env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    csv = tmp_path / "people.csv"
+    csv.write_text("slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\n"
+                   "U0AAA,Ann,,,t,r,UTC,en,false\n")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "bot.cli", *a], env=env, capture_output=True,  # noqa: E731
+                                    text=True, timeout=120)
+    imp = run("people", "import", str(csv))
+    assert imp.returncode == 0, imp.stderr
+    out = run("export", "--person", "U0AAA")
+    assert out.returncode == 0 and json.loads(out.stdout.splitlines()[0])["type"] == "person"
+    forgot = run("person", "forget", "U0AAA")
+    assert forgot.returncode == 0 and "person 1" in forgot.stdout
+    assert run("person", "forget", "U0AAA").returncode == 1
