@@ -32,16 +32,19 @@ class PersonRow:
 def parse_people_csv(text: str) -> list[PersonRow]:
     """Parse and validate the whole file; raise ImportError_ naming the first bad line."""
     text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise ImportError_("line 1: the file is empty; expected the header " + ",".join(HEADER)) from exc
+        records = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as exc:
+        raise ImportError_(f"line {reader.line_num}: not valid CSV ({exc})") from None
+    if not records:
+        raise ImportError_("line 1: the file is empty; expected the header " + ",".join(HEADER))
+    header = [h.strip() for h in records[0][1]]
     if header != HEADER:
         raise ImportError_("line 1: the header must be exactly " + ",".join(HEADER))
     rows: list[PersonRow] = []
     seen: set[str] = set()
-    for idx, cells in enumerate(reader, start=2):
+    for idx, cells in records[1:]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(HEADER):

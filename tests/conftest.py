@@ -89,3 +89,13 @@ def sqlite_services(tmp_path: Path) -> Services:
     upgrade(eng)
     settings = load_settings(growthloop_data_dir=tmp_path)
     return Services(settings=settings, engine=eng)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The product against the loopback Slack sandbox (stub + store + app over HTTP + demo org)."""
+    from bot.demo.sandbox import start_sandbox
+
+    sb = start_sandbox(tmp_path / "data")
+    yield sb
+    sb.stop()

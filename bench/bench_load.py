@@ -1,0 +1,221 @@
+"""Load: signed slash commands and check-in thread replies over HTTP to `growthloop serve --http` on loopback.
+
+One and four worker processes (SO_REUSEPORT on one port) on PostgreSQL (or SQLite with --sqlite). Prints ack latency
+p50/p99 at each rate, errors, and answers stored vs replies sent; then serve's RSS before/after a soak.
+
+    .venv/bin/python bench/bench_load.py [--rates 50,100,200] [--seconds 20] [--workers 1,4] [--soak 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.demo.sandbox import stub_users_from_csv  # noqa: E402
+from bot.slack.sandbox import SlackDriver, SlackStub  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+
+SECRET = "bench-secret"
+PG_ADMIN = os.environ.get("GROWTHLOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def people_csv(pairs: int) -> str:
+    rows = ["slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin"]
+    for i in range(pairs):
+        rows.append(f"UM{i:05d},Manager {i},,,{'t' + str(i % 20)},em,Europe/Berlin,en,false")
+        rows.append(f"UE{i:05d},Employee {i},,UM{i:05d},{'t' + str(i % 20)},pm,Asia/Shanghai,{'zh' if i % 2 else 'en'},false")
+    return "\n".join(rows) + "\n"
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+class Cluster:
+    def __init__(self, workers: int, db_url: str, data_dir: Path, stub: SlackStub) -> None:
+        self.port = free_port()
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": stub.base_url, "GROWTHLOOP_DATA_DIR": str(data_dir), "DATABASE_URL": db_url}
+        for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
+            env.pop(k, None)
+        self.procs = []
+        for i in range(workers):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--no-scheduler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT))
+            if i == 0:
+                self.wait_healthy()
+        self.wait_healthy()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("serve did not become healthy")
+
+    def rss(self) -> list[float]:
+        return [rss_mb(p.pid) for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(timeout=30)
+
+
+def run_rate(driver: SlackDriver, rate: int, seconds: float, threads: list[tuple[str, str, str]],
+             counter: dict[str, int]) -> dict[str, float]:
+    """Open-loop load at `rate` req/s: half `/checkin help`, half thread replies spread over open check-ins."""
+    total = int(rate * seconds)
+    jobs: queue.Queue[tuple[float, int] | None] = queue.Queue()
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            at, n = job
+            delay = at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            t0 = time.perf_counter()
+            try:
+                if n % 2 == 0:
+                    sent = driver.slash(f"UE{n % 50:05d}", "/checkin", "help")
+                else:
+                    user, channel, thread = threads[(n // 2) % len(threads)]
+                    sent = driver.message(user, channel, f"answer {n} {uuid.uuid4().hex[:6]}", thread_ts=thread,
+                                          record=False)
+                    with lock:
+                        counter["replies"] += 1
+                ok = sent.status == 200
+            except Exception:
+                ok = False
+            with lock:
+                lat.append((time.perf_counter() - t0) * 1000)
+                if not ok:
+                    errors[0] += 1
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(64)]
+    for t in pool:
+        t.start()
+    start = time.perf_counter() + 0.2
+    for n in range(total):
+        jobs.put((start + n / rate, n))
+    for _ in pool:
+        jobs.put(None)
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {"sent": total, "p50": pct(lat, 50), "p99": pct(lat, 99), "errors": errors[0], "achieved": total / elapsed}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="50,100,200")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--workers", default="1,4")
+    ap.add_argument("--soak", type=float, default=0, help="seconds of load at 100 req/s to watch RSS")
+    ap.add_argument("--sqlite", action="store_true")
+    args = ap.parse_args()
+    stub = SlackStub().start()
+    pairs = 400
+    csv = people_csv(pairs)
+    stub_users_from_csv(stub, csv)
+    print(f"{'workers':>7} {'rate':>5} {'sent':>6} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+    for workers in [int(w) for w in args.workers.split(",")]:
+        tmp = Path(tempfile.mkdtemp(prefix="gl-load-"))
+        if args.sqlite:
+            db_url = f"sqlite:///{tmp / 'gl.db'}"
+        else:
+            name = f"gl_load_{uuid.uuid4().hex[:8]}"
+            admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        (tmp / "people.csv").write_text(csv)
+        env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp), "DATABASE_URL": db_url}
+        subprocess.run([sys.executable, "-m", "bot.cli", "people", "import", str(tmp / "people.csv")], env=env,
+                       check=True, capture_output=True, cwd=ROOT)
+        cluster = Cluster(workers, db_url, tmp, stub)
+        driver = SlackDriver(cluster.url, SECRET, stub)
+        # open one check-in per pair so replies have threads to land in
+        before = len(stub.calls_of("chat.postMessage"))
+        for i in range(pairs):
+            driver.slash(f"UM{i:05d}", "/checkin", f"<@UE{i:05d}>")
+        stub.wait_for(lambda s: len([c for c in s.calls_of("chat.postMessage")[before:]
+                                     if not c.params.get("thread_ts")]) >= pairs, timeout=300)
+        roots = [c for c in stub.calls_of("chat.postMessage")[before:] if not c.params.get("thread_ts")]
+        eng = make_engine(db_url)
+        with eng.connect() as c:
+            rows = c.execute(text("select employee_slack_id, channel_id, thread_ts from checkin")).all()
+        threads = [(r[0], r[1], r[2]) for r in rows if r[2]]
+        del roots
+        counter = {"replies": 0}
+        rss0 = cluster.rss()
+        for rate in [int(r) for r in args.rates.split(",")]:
+            res = run_rate(driver, rate, args.seconds, threads, counter)
+            print(f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
+                  f"{res['p99']:>7.1f} {res['errors']:>6}")
+        time.sleep(3)
+        with eng.connect() as c:
+            stored = c.execute(text("select count(*) from answer")).scalar()
+            finished = c.execute(text("select count(*) from checkin where state='done'")).scalar()
+        # replies to finished check-ins are ignored by design: each check-in takes 8 answers at most
+        expected = min(counter["replies"], 8 * len(threads))
+        print(f"        replies sent {counter['replies']}, answers stored {stored} (expected {expected}), "
+              f"check-ins finished {finished}")
+        if args.soak:
+            res = run_rate(driver, 100, args.soak, threads, counter)
+            print(f"        soak {args.soak:.0f}s at 100/s: p99 {res['p99']:.1f} ms, errors {res['errors']}")
+        print(f"        serve RSS MB per worker: start {[round(x) for x in rss0]}, end {[round(x) for x in cluster.rss()]}")
+        cluster.stop()
+        eng.dispose()
+    stub.stop()
+
+
+if __name__ == "__main__":
+    main()
