@@ -49,11 +49,13 @@ def main() -> None:
     if holdout.exists():
         sets["held-out"] = load_transcripts(holdout)
     cue_only = OfflineCoach(embed=None)
+    rules_e5 = OfflineCoach(learned=False)
     full = OfflineCoach()
     methods = {
         "naive keywords (baseline)": naive_baseline(cue_only.matcher),
-        "gap detector + cues": cue_only.find_points,
-        "gap detector + cues + e5 (shipped)": full.find_points,
+        "gap rules + cues": cue_only.find_points,
+        "gap rules + cues + e5": rules_e5.find_points,
+        "learned classifier + rules (shipped)": full.find_points,
     }
     print(f"{'set':12} {'lang':4} {'method':36} {'P':>5} {'R':>5} {'F1':>5}   competency-only F1")
     for set_name, transcripts in sets.items():

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     growthloop_kudos_channel: str | None = None
     growthloop_kudos_daily_allowance: int = Field(default=5, ge=1)
+    growthloop_values_file: Path | None = None  # company values (zh/en); default prompts/values.yaml
     growthloop_default_timezone: str = "UTC"
     growthloop_default_locale: str = "en"
     growthloop_hr_can_read_checkins: bool = False

@@ -284,3 +284,19 @@ class LlmUsage(SQLModel, table=True):
     input_tokens: int = 0
     output_tokens: int = 0
     at: datetime = _ts()
+
+
+# --- capability map (goals issue) ----------------------------------------------------------------------------
+
+
+class CapabilityMapVersion(SQLModel, table=True):
+    """One loaded capability map; exactly one is active. A rejected file never becomes a row, so the last good
+    map stays in force."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = ""
+    content: str = Field(sa_column=Column(Text, nullable=False))  # the YAML as loaded
+    data: dict[str, Any] = _json({})  # the normalised map (knowledge.capability_map.CapabilityMap.to_data)
+    active: bool = Field(default=True, index=True)
+    loaded_by: str | None = None
+    loaded_at: datetime = _ts()

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.services import Services
 from storage.db import session_scope
@@ -22,9 +22,8 @@ def tokens_this_month(services: Services) -> int:
     """Input + output tokens recorded since the start of this (UTC) month."""
     since = month_start(services.now())
     with session_scope(services.engine) as session:
-        total = session.exec(
-            select(func.coalesce(func.sum(LlmUsage.input_tokens + LlmUsage.output_tokens), 0)).where(LlmUsage.at >= since)
-        ).one()
+        spent = func.coalesce(func.sum(LlmUsage.input_tokens + LlmUsage.output_tokens), 0)
+        total = session.exec(select(spent).where(LlmUsage.at >= since)).one()
     return int(total or 0)
 
 
@@ -46,4 +45,4 @@ def record_usage(services: Services, *, purpose: str, usage: dict[str, Any] | No
 
 def usage_of(services: Services, *, checkin_id: int) -> list[LlmUsage]:
     with session_scope(services.engine) as session:
-        return list(session.exec(select(LlmUsage).where(LlmUsage.checkin_id == checkin_id).order_by(LlmUsage.id)))
+        return list(session.exec(select(LlmUsage).where(LlmUsage.checkin_id == checkin_id).order_by(col(LlmUsage.id))))

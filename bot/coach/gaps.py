@@ -132,3 +132,27 @@ def _third_party_subject(sentence: str, cue: str) -> bool:
     if _is_zh(sentence):
         return bool(_ZH_THIRD_SUBJECT.search(before)) and "我" not in before
     return bool(_EN_THIRD_SUBJECT.search(before)) and not _EN_SELF.search(before)
+
+
+def gap_features(sentence: str, *, author_is_manager: bool) -> list[float]:
+    """Interpretable lexical features for the learned gap classifier (see `bot.coach.gap_model`)."""
+    s = sentence.strip()
+    low = s.lower()
+    zh = _is_zh(s)
+    if zh:
+        hits = [w for w in _ZH_GAP if w in s]
+        resolved = any(w in s for w in _ZH_RESOLVED)
+        others = bool(_ZH_OTHERS.match(s)) and "我" not in s
+        second_third = any(w in s for w in ("他", "她", "你"))
+        first = "我" in s
+    else:
+        hits = [m.group(0) for p in _EN_GAP if (m := re.search(p, low))]
+        resolved = any(re.search(p, low) for p in _EN_RESOLVED)
+        others = bool(_EN_OTHERS.match(s)) and not _EN_FIRST.search(s)
+        second_third = bool(_EN_SECOND_THIRD.search(s))
+        first = bool(_EN_FIRST.search(s))
+    third = bool(hits) and _third_party_subject(s, hits[0])
+    negation = bool(re.search(r"\b(not|never|no|don'?t|didn'?t|can'?t|won'?t|hadn'?t|haven'?t)\b", low)) or any(
+        w in s for w in ("不", "没", "未", "别"))
+    return [float(bool(hits)), float(min(len(hits), 3)) / 3, float(resolved), float(others or third), float(first),
+            float(author_is_manager), float(second_third), float(zh), float(negation)]

@@ -10,7 +10,6 @@ than the timeout, and the LLM result is merged with the offline one, never subst
 from __future__ import annotations
 
 import logging
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -21,13 +20,19 @@ from pydantic import BaseModel
 
 from bot.coach.base import Analysis, Coach, PointDraft
 from bot.coach.budget import record_usage, within_budget
-from bot.coach.llm_schema import CheckinExtraction, FollowUpQuestion, safe_text, valid_follow_up, verbatim_in
+from bot.coach.llm_prompts import extract_prompt, follow_up_prompt
+from bot.coach.llm_schema import (
+    CheckinExtraction,
+    FollowUpQuestion,
+    looks_like_injection,
+    safe_text,
+    valid_follow_up,
+    verbatim_in,
+)
 from bot.coach.redact import Redactor, redactor_for
 from bot.services import Services
 from bot.settings import Settings
 from knowledge.competencies import load_competency_model
-from prompts.llm_templates import template
-from prompts.questions import load_bank
 from storage.models import Answer
 
 log = logging.getLogger(__name__)
@@ -35,7 +40,6 @@ T = TypeVar("T", bound=BaseModel)
 MAX_RETRIES = 1
 FOLLOW_UP_DEADLINE_S = 8.0  # a follow-up hint sits between two questions: never hold the next one long
 MAX_POINTS = 4
-LANGUAGE = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="llm")
 
 
@@ -45,29 +49,6 @@ class CallReport:
 
     outcome: str  # ok | budget | timeout | error | invalid
     dropped: list[str] = field(default_factory=list)
-
-
-def _escape(text: str) -> str:
-    """Keep answer text from closing our delimiters (the nonce makes guessing them futile anyway)."""
-    return text.replace("<answer", "‹answer").replace("</answer", "‹/answer").replace("<untrusted", "‹untrusted") \
-        .replace("</untrusted", "‹/untrusted")
-
-
-def answer_block(redactor: Redactor, text: str, *, n: int, topic: str = "", author: str = "") -> str:
-    attrs = f'n="{n}"' + (f' topic="{topic}"' if topic else "") + (f' author="{author}"' if author else "")
-    return f"<answer {attrs}>\n{_escape(redactor.redact(text))}\n</answer>"
-
-
-def competency_lines(locale: str) -> str:
-    model = load_competency_model()
-    return "\n".join(f"  - {c.id}: {c.name[locale]} — {c.description[locale]}" for c in model.competencies)
-
-
-def _topic(question_id: str) -> str:
-    try:
-        return load_bank().get(question_id).topic
-    except (KeyError, StopIteration):
-        return ""
 
 
 class LlmCoach:
@@ -81,6 +62,7 @@ class LlmCoach:
         self.fallback: Coach = fallback or OfflineCoach()
         self.ids = set(load_competency_model().ids)
         self.last: dict[str, CallReport] = {}
+        self.last_extraction: Analysis | None = None  # the LLM's own checked analysis (before the merge)
         self._models: dict[int, Any] = {}
 
     # --- the model ----------------------------------------------------------------------------------------------
@@ -89,11 +71,13 @@ class LlmCoach:
         """A `ChatOpenAI` for this server, model and output limit (cached per limit)."""
         if max_tokens not in self._models:
             from langchain_openai import ChatOpenAI
+            from pydantic import SecretStr
 
             s = self.settings
+            options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.2}
             self._models[max_tokens] = ChatOpenAI(
-                model=s.openai_model, api_key=s.openai_api_key, base_url=s.openai_base_url,
-                timeout=s.growthloop_llm_timeout_s, max_retries=MAX_RETRIES, max_tokens=max_tokens, temperature=0.2,
+                model=s.openai_model, api_key=SecretStr(s.openai_api_key or ""), base_url=s.openai_base_url,
+                timeout=s.growthloop_llm_timeout_s, max_retries=MAX_RETRIES, **options,
             )
         return self._models[max_tokens]
 
@@ -120,7 +104,10 @@ class LlmCoach:
             log.warning("LLM %s call timed out after %.1fs; using the offline coach", purpose, deadline)
             self.last[purpose] = CallReport("timeout")
             return None
-        except Exception as exc:  # any client, HTTP or parsing error: the offline path answers
+        except ValueError as exc:  # the reply did not parse into the schema (pydantic, JSON, output parser errors)
+            self.last[purpose] = CallReport("invalid", [f"unparsable: {type(exc).__name__}"])
+            return None
+        except Exception as exc:  # any client or HTTP error: the offline path answers
             log.warning("LLM %s call failed (%s); using the offline coach", purpose, type(exc).__name__)
             self.last[purpose] = CallReport("error", [type(exc).__name__])
             return None
@@ -136,14 +123,19 @@ class LlmCoach:
     def analyse(self, *, answers: list[Answer], employee_slack_id: str, locale: str,
                 checkin_id: int | None = None) -> Analysis:
         """The offline analysis, merged with the LLM's checked summary, points and actions when it gives any."""
-        offline = self.fallback.analyse(answers=answers, employee_slack_id=employee_slack_id, locale=locale,
-                                        checkin_id=checkin_id)
-        try:
-            extra = self.extract(answers=answers, employee_slack_id=employee_slack_id, locale=locale,
-                                 checkin_id=checkin_id)
-        except Exception:  # never let the LLM path cost a check-in its result
-            log.exception("LLM extraction failed; offline result kept")
-            extra = None
+        def llm_part() -> Analysis | None:
+            try:
+                return self.extract(answers=answers, employee_slack_id=employee_slack_id, locale=locale,
+                                    checkin_id=checkin_id)
+            except Exception:  # never let the LLM path cost a check-in its result
+                log.exception("LLM extraction failed; offline result kept")
+                return None
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-analyse") as side:
+            pending = side.submit(llm_part)  # the LLM works while the offline coach does (the slower sets the pace)
+            offline = self.fallback.analyse(answers=answers, employee_slack_id=employee_slack_id, locale=locale,
+                                            checkin_id=checkin_id)
+            extra = pending.result()  # bounded: extract() gives up at the deadline
         return merge(offline, extra) if extra is not None else offline
 
     def extract(self, *, answers: list[Any], employee_slack_id: str, locale: str,
@@ -153,38 +145,40 @@ class LlmCoach:
         if not texts:
             return None
         red = redactor_for(self.services.engine)
-        nonce = secrets.token_hex(4)
-        blocks = "\n".join(answer_block(red, a.text, n=i + 1, topic=_topic(a.question_id),
-                                        author="employee" if a.author_slack_id == employee_slack_id else "manager")
-                           for i, a in enumerate(texts))
-        tpl = template("extract")
-        system, user = tpl.render(language=LANGUAGE.get(locale, "English"), competencies=competency_lines(locale),
-                                  nonce=nonce, answers=blocks)
+        system, user, max_tokens = extract_prompt(red, texts, employee_slack_id=employee_slack_id, locale=locale)
         out = self.structured_call(purpose="analyse", schema=CheckinExtraction, system=system, user=user,
-                                   max_tokens=tpl.max_output_tokens, checkin_id=checkin_id)
+                                   max_tokens=max_tokens, checkin_id=checkin_id)
         if out is None:
             return None
-        return self.check_extraction(out, red, [a.text for a in texts])
+        self.last_extraction = self.check_extraction(out, red, [a.text for a in texts])
+        return self.last_extraction
 
     def check_extraction(self, out: CheckinExtraction, red: Redactor, answers: list[str]) -> Analysis | None:
-        """Keep only what passes: known competency, verbatim evidence, safe prose. Drops are noted in `last`."""
+        """Keep only what passes: known competency, verbatim evidence, safe prose. Drops are noted in `last`.
+
+        When an answer reads like instructions to a model, the model's prose (summary, actions) is not used for
+        this check-in and no evidence may come from that answer: an obeyed injection leaves no trace.
+        """
         report = self.last.setdefault("analyse", CallReport("ok"))
+        suspicious = [a for a in answers if looks_like_injection(a)]
+        clean = [a for a in answers if a not in suspicious]
         points: list[PointDraft] = []
         for p in out.development_points[:MAX_POINTS]:
             if p.competency not in self.ids:
                 report.dropped.append(f"unknown competency {p.competency!r}")
                 continue
-            evidence = verbatim_in(red.restore(p.evidence), answers)
+            evidence = verbatim_in(red.restore(p.evidence), clean)
             if evidence is None:
                 report.dropped.append(f"evidence not in the answers: {p.evidence[:80]!r}")
                 continue
             reason = safe_text(red.restore(p.reason), 300) or "LLM"
             points.append(PointDraft(competency=p.competency, evidence=evidence, confidence=round(p.confidence, 2),
                                      reason=reason, source="llm"))
-        summary = safe_text(red.restore(out.summary), 1200)
+        summary = None if suspicious else safe_text(red.restore(out.summary), 1200)
         if summary is None and out.summary:
             report.dropped.append("summary")
-        actions = [a for a in (safe_text(red.restore(x), 200) for x in out.proposed_actions[:3]) if a]
+        actions = [] if suspicious else [a for a in (safe_text(red.restore(x), 200) for x in out.proposed_actions[:3])
+                                         if a]
         if summary is None and not points and not actions:
             report.outcome = "invalid"
             return None
@@ -193,16 +187,13 @@ class LlmCoach:
     def follow_up(self, *, question_text: str, answer_text: str, locale: str,
                   checkin_id: int | None = None) -> str | None:
         """One short open question grounded in the answer, or None (also on any failure)."""
-        if len((answer_text or "").strip()) < 12:
+        if len((answer_text or "").strip()) < 12 or looks_like_injection(answer_text):
             return None
         try:
             red = redactor_for(self.services.engine)
-            tpl = template("follow_up")
-            system, user = tpl.render(language=LANGUAGE.get(locale, "English"), nonce=secrets.token_hex(4),
-                                      question=red.redact(question_text), answers=answer_block(red, answer_text, n=1))
+            system, user, max_tokens = follow_up_prompt(red, question_text, answer_text, locale=locale)
             out = self.structured_call(purpose="follow_up", schema=FollowUpQuestion, system=system, user=user,
-                                       max_tokens=tpl.max_output_tokens, checkin_id=checkin_id,
-                                       deadline_s=FOLLOW_UP_DEADLINE_S)
+                                       max_tokens=max_tokens, checkin_id=checkin_id, deadline_s=FOLLOW_UP_DEADLINE_S)
             if out is None or out.question is None:
                 return None
             question = valid_follow_up(red.restore(out.question), answer_text)

@@ -12,7 +12,8 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from bot.coach.llm import LANGUAGE, LlmCoach
+from bot.coach.llm import LlmCoach
+from bot.coach.llm_prompts import LANGUAGE
 from bot.coach.llm_schema import LearningReply, valid_learning_reply
 from bot.coach.redact import redactor_for
 from bot.services import Services

@@ -15,12 +15,21 @@ from prompts.questions import _YES_NO_EN, _YES_NO_ZH
 
 MIN_EVIDENCE_CHARS = 6
 MAX_FOLLOW_UP_CHARS = 200
-_CONTROL = re.compile(r"<[@#!]|https?://|\[(?:PERSON|EMAIL|PHONE|URL|MENTION)_\d+\]", re.I)
+# Slack mentions/links, URLs, and any "[X…" left over (an unknown or cut placeholder) are never posted.
+_CONTROL = re.compile(r"<[@#!]|https?://|\[[A-Z]", re.I)
 _WORD = re.compile(r"[a-z][a-z'’-]{3,}", re.I)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_STOP = frozenset("that this with what have been from they them there their were when about would could should "
-                  "really just some more than into your very much also then because which while".split())
+_STOP = frozenset({
+    "that", "this", "with", "what", "have", "been", "from", "they", "them", "there", "their", "were", "when",
+    "about", "would", "could", "should", "really", "just", "some", "more", "than", "into", "your", "very", "much",
+    "also", "then", "because", "which", "while",
+})
 _CITE = re.compile(r"\[course:([\w.-]+)\]")
+# Text that addresses a model rather than a colleague (a second line of defence behind the delimiters).
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|your)\b.{0,30}"
+    r"\b(instructions?|prompts?|rules?|guidelines)\b|\bsystem prompt\b|\byou are now\b|\bnew instructions?\b|"
+    r"(忽略|无视|忘记).{0,10}(之前|以上|前面|所有).{0,6}(指令|指示|要求|提示)|系统提示", re.I | re.S)
 
 
 class LlmPoint(BaseModel):
@@ -102,8 +111,12 @@ def cited_ids(reply: str) -> list[str]:
 
 def valid_learning_reply(out: LearningReply, candidate_ids: set[str], limit: int = 900) -> str | None:
     """The reply when every course it cites (in the text and in `course_ids`) is a candidate, and it cites one."""
-    text = safe_text(out.reply, limit)
     cites = set(cited_ids(out.reply)) | set(out.course_ids)
-    if text is None or not cites or not cites <= candidate_ids:
+    if safe_text(_CITE.sub("", out.reply), limit) is None or not cites or not cites <= candidate_ids:
         return None
-    return text
+    return out.reply.strip()
+
+
+def looks_like_injection(text: str) -> bool:
+    """True when a text reads like instructions to a model ("ignore previous instructions and …")."""
+    return bool(_INJECTION.search(text or ""))

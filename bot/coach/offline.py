@@ -96,14 +96,72 @@ class CompetencyMatcher:
         return total
 
 
-class OfflineCoach:
-    """No network, no key: always available, and the fallback of the LLM coach."""
+RULE_BONUS = 0.35  # gap language found by the rules adds this to the learned probability
+BLEND_THRESHOLD = 0.8
 
-    def __init__(self, matcher: CompetencyMatcher | None = None, embed: Embed | None | str = "default") -> None:
+
+class OfflineCoach:
+    """No network, no key: always available, and the fallback of the LLM coach.
+
+    With an embedder and the trained gap model (`bot/coach/data/gap_model.npz`), every sentence is scored by the
+    learned classifier plus a bonus when the gap-language rules fire; without them, the rules alone decide.
+    """
+
+    def __init__(self, matcher: CompetencyMatcher | None = None, embed: Embed | None | str = "default",
+                 learned: bool = True) -> None:
         self.matcher = matcher or CompetencyMatcher(embed=default_embedder() if embed == "default" else embed)  # type: ignore[arg-type]
+        self.gap_model = None
+        if learned and self.matcher.embed is not None:
+            from bot.coach.gap_model import load_gap_model
+
+            self.gap_model = load_gap_model()
 
     def find_points(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
         """Development points in `answers` (objects with .text and .author_slack_id), best first, one per competency."""
+        if self.gap_model is not None:
+            return self._find_points_learned(answers, employee_slack_id)
+        return self._find_points_rules(answers, employee_slack_id)
+
+    def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
+        from bot.coach.gap_model import featurize
+
+        assert self.gap_model is not None and self.matcher.embed is not None
+        cands: list[tuple[str, bool, np.ndarray]] = []
+        seen: set[str] = set()
+        for a in answers:
+            is_manager = a.author_slack_id != employee_slack_id
+            context_hits: np.ndarray | None = None
+            for s in sentences(a.text):
+                if s in seen or len(cands) >= MAX_CANDIDATES:
+                    continue
+                seen.add(s)
+                if context_hits is None:
+                    context_hits = self.matcher.cue_hits(a.text[:5000])
+                cands.append((s, is_manager, context_hits))
+        if not cands:
+            return []
+        texts = [c[0] for c in cands]
+        emb = self.matcher.embed(texts, True)
+        proba = self.gap_model.gap_proba(featurize(emb, texts, [c[1] for c in cands]))
+        sims = self.matcher.similarity(texts)
+        best: dict[str, PointDraft] = {}
+        for i, (sentence, is_manager, context) in enumerate(cands):
+            sig = gap_signal(sentence, author_is_manager=is_manager)
+            rule = sig is not None and sig.about_employee
+            score = float(proba[i]) + (RULE_BONUS if rule else 0.0)
+            if score < BLEND_THRESHOLD:
+                continue
+            comp_scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
+            cid = self.matcher.model.competencies[int(np.argmax(comp_scores))].id
+            confidence = round(min(0.95, 0.5 * float(proba[i]) + (0.4 if rule else 0.2)), 2)
+            why = f"gap language ({sig.cue})" if rule and sig else f"classifier p={proba[i]:.2f}"
+            draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence,
+                               reason=f"{why} about {cid.replace('_', ' ')}")
+            if cid not in best or best[cid].confidence < confidence:
+                best[cid] = draft
+        return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
+
+    def _find_points_rules(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
         candidates: list[tuple[str, np.ndarray, float]] = []  # (sentence, context cue hits, strength)
         seen: set[str] = set()
         for a in answers:

@@ -26,7 +26,7 @@ _ANSWER = re.compile(r"<answer [^>]*>\n?(.*?)\n?</answer>", re.S)
 # The rule-based stand-in model: gap phrases it "notices" and the competency it maps them to.
 _RULES = [
     (re.compile(r"slides?|deck|present|汇报|讲不清", re.I), "communication"),
-    (re.compile(r"saying yes|every request|priorit|evenings|时间不够|优先级", re.I), "planning"),
+    (re.compile(r"saying yes|every request|priorit|evenings|时间不够|优先级|拖到晚上|全部接", re.I), "planning"),
     (re.compile(r"data|dashboard|数据|分析", re.I), "data_analysis"),
     (re.compile(r"feedback|反馈", re.I), "feedback"),
     (re.compile(r"stakeholder|leadership|领导", re.I), "stakeholder_management"),
@@ -148,22 +148,26 @@ def default_responder(body: dict[str, Any]) -> Reply:
     """A deterministic stand-in model: grounded, schema-shaped replies for each of our three schemas."""
     name = str(((body.get("response_format") or {}).get("json_schema") or {}).get("name", ""))
     answers = answers_in(body)
-    zh = any(re.search(r"[\u4e00-\u9fff]", a) for a in answers)
+    system = str((body.get("messages") or [{}])[0].get("content", ""))
+    zh = "Simplified Chinese" in system or any(re.search(r"[\u4e00-\u9fff]", a) for a in answers)
     if name == "FollowUpQuestion":
-        sent = _sentences(answers[-1]) if answers else []
-        if not sent:
+        clauses = [c.strip() for c in re.split(r"[.!?。！？;；,，:：]", answers[-1] if answers else "")]
+        clauses = [c for c in clauses if len(c) > 3 and "[" not in c]
+        if not clauses:
             return {"question": None}
-        focus = max(sent, key=len).rstrip(".!?。！？")
+        focus = max(clauses, key=len)
         if zh:
             return {"question": f"你提到“{focus[:40]}”，当时具体发生了什么？"}
         return {"question": f"You said \"{focus[:80]}\" — what happened the last time?"}
     if name == "LearningReply":
-        ids = re.findall(r"\[course:([\w.-]+)\]", json.dumps(body.get("messages", []), ensure_ascii=False))
+        user = "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user")
+        ids = re.findall(r"^- \[course:([\w.-]+)\]", user, re.M)
         first = ids[0] if ids else ""
         text = (f"从 [course:{first}] 开始最合适，它直接对应你的问题。" if zh
                 else f"Start with [course:{first}]: it speaks most directly to your question.")
         return {"reply": text, "course_ids": [first] if first else []}
-    points, seen = [], set()
+    points: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for a in answers:
         for s in _sentences(a):
             for rx, cid in _RULES:
@@ -173,8 +177,8 @@ def default_responder(body: dict[str, Any]) -> Reply:
                                    "reason": "引用的句子描述了一个反复出现的困难" if zh
                                    else "the quoted sentence describes a recurring difficulty"})
                     break
-    summary = (f"本次谈话共 {len(answers)} 条回答；重点在于：{'、'.join(p['competency'] for p in points) or '无'}。" if zh
-               else f"A {len(answers)}-answer conversation; the themes worth working on: "
-                    f"{', '.join(p['competency'].replace('_', ' ') for p in points) or 'none'}.")
+    themes = [p["competency"].replace("_", " ") for p in points]
+    summary = (f"本次谈话共 {len(answers)} 条回答；值得练习的主题：{'、'.join(themes) or '无'}。" if zh
+               else f"A {len(answers)}-answer conversation; themes worth working on: {', '.join(themes) or 'none'}.")
     actions = ["每周找一位同事彩排一次汇报" if zh else "Rehearse the next update with a peer and ask for one change"]
     return {"summary": summary, "development_points": points[:3], "proposed_actions": actions if points else []}

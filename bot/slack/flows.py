@@ -247,5 +247,22 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
         if is_retry and turn.checkin.state == "open":
             post_question(services, client, turn.checkin)  # the first attempt may have died before posting it
         return True
+    _follow_up_hint(services, client, turn)
     continue_after(services, client, turn)
     return True
+
+
+def _follow_up_hint(services: Services, client: WebClient, turn: Turn) -> None:
+    """The coach's optional follow-up for the answer just stored, privately to the manager; never blocks the flow."""
+    if turn.finished or turn.answer is None:
+        return
+    try:
+        from bot.coach.followups import suggest_follow_up
+
+        hint = suggest_follow_up(services, checkin=turn.checkin, answer=turn.answer)
+        if hint is not None:
+            client.chat_postEphemeral(channel=turn.checkin.channel_id or "", user=hint.manager_slack_id,
+                                      thread_ts=turn.checkin.thread_ts, text=t("checkin_followup_hint", hint.locale,
+                                                                               text=hint.text))
+    except Exception:  # a suggestion is optional; the next question must come regardless
+        log.warning("follow-up suggestion failed for check-in %s", turn.checkin.id, exc_info=True)

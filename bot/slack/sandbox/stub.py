@@ -239,6 +239,8 @@ class SlackStub:
 
     def _post(self, p: dict[str, Any], **extra: Any) -> dict[str, Any]:
         channel = p.get("channel")
+        if channel in self.users:  # posting to a user id lands in the bot's DM with them, as on Slack
+            channel = "D" + str(channel).lstrip("U")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
         if not p.get("text") and not p.get("blocks"):
@@ -254,7 +256,7 @@ class SlackStub:
         msg = self._post(p)
         if "ts" not in msg:
             return msg
-        return {"ok": True, "channel": p["channel"], "ts": msg["ts"], "message": msg}
+        return {"ok": True, "channel": msg["channel"], "ts": msg["ts"], "message": msg}
 
     def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         msg = self._post(p, ephemeral_to=p.get("user"))
@@ -306,3 +308,10 @@ class SlackStub:
                 self.uploads[f["id"]].update(title=f.get("title"), channel=p.get("channel_id"),
                                              comment=p.get("initial_comment"))
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+
+    def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, messages at or after `oldest` (used to confirm a send whose answer was lost)."""
+        oldest = float(p.get("oldest") or 0)
+        msgs = [m for m in self.messages.get(str(p.get("channel")), []) if float(m["ts"]) >= oldest
+                and not m.get("ephemeral_to")]
+        return {"ok": True, "messages": list(reversed(msgs))[: int(p.get("limit") or 100)], "has_more": False}

@@ -62,6 +62,8 @@ class Transcript:
         return re.sub(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>", lambda m: "@" + self.name(m.group(1)), text or "")
 
     def where(self, channel: str) -> str:
+        if channel in self.stub.users:  # chat.postMessage to a user id: the bot's DM with them
+            return f"DM with {self.name(channel)}"
         if channel.startswith("D"):
             uid = "U" + channel[1:]
             return f"DM with {self.name(uid)}"

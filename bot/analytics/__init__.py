@@ -1,0 +1,33 @@
+"""HR analytics: `compute_report` (domain) and its renderings (`render_text`, `render_csv`, `render_png`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.analytics.chart import render_png
+from bot.analytics.compute import LinkStat, PeriodMetrics, Report, TeamCoverage, compute_report
+from bot.analytics.periods import Period
+from bot.analytics.render import CSV_COLUMNS, render_csv, render_text, summary_text
+
+
+def handle_hr_report(**kw: Any) -> None:
+    """`/hr report`: the /hr listener looks this up here; the Slack work lives in `bot.slack.reporting`."""
+    from bot.slack.reporting import handle_hr_report as handle
+
+    handle(**kw)
+
+
+__all__ = [
+    "handle_hr_report",
+    "CSV_COLUMNS",
+    "LinkStat",
+    "Period",
+    "PeriodMetrics",
+    "Report",
+    "TeamCoverage",
+    "compute_report",
+    "render_csv",
+    "render_png",
+    "render_text",
+    "summary_text",
+]

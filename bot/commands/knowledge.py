@@ -1,0 +1,83 @@
+"""`growthloop knowledge ingest|search|rebuild` (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+knowledge_app = typer.Typer(no_args_is_help=True, help="The micro-course catalog and its search index.")
+
+
+def _kb():  # type: ignore[no-untyped-def]
+    from bot.cli import _settings
+    from bot.services import build_services
+    from knowledge.base import KnowledgeBase
+
+    services = build_services(_settings(), migrate=True)
+    return KnowledgeBase.from_settings(services.settings, services.engine)
+
+
+@knowledge_app.command("ingest")
+def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),  # noqa: B008
+           replace: bool = typer.Option(False, "--replace", help="Drop courses that are not in FILE.")) -> None:
+    """Load courses from JSONL or CSV (upsert by id; a bad line is reported and nothing is written)."""
+    from bot.cli import fail
+    from knowledge.catalog import CatalogError, read_catalog
+
+    try:
+        records = read_catalog(file)
+    except CatalogError as exc:
+        fail(f"{file}: {exc}; nothing was written")
+        return
+    kb = _kb()
+    if sys.stdout.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=False) as bar:
+            task = bar.add_task("embedding", total=None)
+            report = kb.ingest(records, replace=replace, progress=lambda n: bar.update(task, advance=n))
+    else:
+        report = kb.ingest(records, replace=replace)
+    typer.echo(f"{len(records)} courses in {file.name}: {report.added} added, {report.changed} changed, "
+               f"{report.unchanged} unchanged, {report.removed} removed; {report.embedded} embedded")
+
+
+@knowledge_app.command("search")
+def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=1, max=100),
+           lang: str | None = typer.Option(None, "--lang", help="en or zh: only courses in that language"),
+           as_json: bool = typer.Option(False, "--json", help="A JSON array, best first.")) -> None:
+    """Hybrid search over the catalog."""
+    from bot.cli import fail
+    from knowledge.retrieval import Filters
+
+    if lang not in (None, "en", "zh"):
+        fail("--lang must be en or zh")
+    kb = _kb()
+    kb.ensure_seeded()
+    hits = kb.search(text, k, filters=Filters(language=lang))
+    if as_json:
+        rows = [{"id": h.course.id, "title": h.course.title, "score": round(h.score, 6), "language": h.course.language,
+                 "competencies": list(h.course.competencies), "duration_minutes": h.course.duration_minutes,
+                 "format": h.course.format, "url": h.course.url} for h in hits]
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for n, h in enumerate(hits, 1):
+        typer.echo(f"{n}. {h.course.title}  [{h.course.id}, {h.course.duration_minutes} min, {h.course.format}]"
+                   f"  score {h.score:.4f}")
+    if not hits:
+        typer.echo("no courses")
+
+
+@knowledge_app.command("rebuild")
+def rebuild() -> None:
+    """Re-embed every course of the store into a fresh vector index."""
+    kb = _kb()
+    n = kb.rebuild()
+    typer.echo(f"index rebuilt: {n} courses embedded")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(knowledge_app, name="knowledge")

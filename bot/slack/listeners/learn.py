@@ -1,0 +1,89 @@
+"""`/learn [topic]`, "what should I learn next?" DMs, and the Start / Done / Not relevant course buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import learning
+from bot.i18n import t
+from bot.services import Services
+from bot.slack import blocks_learning as bl
+
+_OUTCOME = {"learn_start": "start", "learn_done": "done", "learn_not_relevant": "not_relevant"}
+
+
+def _answer(services: Services, client: WebClient, channel: str, user: str, locale: str, topic: str | None,
+            question: str | None = None) -> None:
+    intro_key, sugg = learning.recommend(services, person_slack_id=user, topic=topic)
+    if not sugg:
+        client.chat_postMessage(channel=channel, text=t("learn_nothing", locale))
+        return
+    intro = t(intro_key, locale, topic=(topic or "")[:60])
+    if question:  # the LLM coach (issue 6) may word the intro, citing only these courses; else the offline intro
+        try:
+            from bot.coach.llm_learning import learning_intro
+
+            intro = learning_intro(services, question=question, suggestions=sugg, locale=locale) or intro
+        except Exception:
+            pass
+    client.chat_postMessage(channel=channel, text=bl.suggestion_text(intro, sugg),
+                            blocks=bl.suggestion_blocks(intro, sugg, user, locale))
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/learn")
+    def learn(ack: Ack, command: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+        locale, user = context.get("locale"), command["user_id"]
+        in_dm = str(command.get("channel_id", "")).startswith("D")
+        ack(**({} if in_dm else {"response_type": "ephemeral", "text": t("learn_sent_dm", locale)}))
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        _answer(services, client, channel, user, locale, (command.get("text") or "").strip() or None)
+
+    def on_dm(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> bool:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
+            return False
+        text = event.get("text") or ""
+        if not learning.is_learning_question(text):
+            return False
+        _answer(services, client, event["channel"], event["user"], context.get("locale"), learning.topic_of(text),
+                question=text)
+        return True
+
+    services.extras.setdefault("message_handlers", []).append(on_dm)
+
+    @app.action("learn_start")
+    @app.action("learn_done")
+    @app.action("learn_not_relevant")
+    def on_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any],
+                  client: WebClient) -> None:
+        ack()
+        user, locale = body["user"]["id"], context.get("locale")
+        channel, message = body["channel"]["id"], body.get("message") or {}
+        value, outcome = str(action.get("value") or ""), _OUTCOME[action["action_id"]]
+        block_id = action.get("block_id", "")
+        if value.startswith("c|"):  # a /learn suggestion: the action is created when it is started
+            _, course_id, point, owner = (value.split("|") + ["", "", "", ""])[:4]
+            if owner != user:
+                client.chat_postEphemeral(channel=channel, user=user, text=t("learn_not_yours", locale, owner=owner))
+                return
+            act = learning.start_course(services, person_slack_id=user, course_id=course_id,
+                                        point_id=int(point) if point.isdigit() else None)
+            err = None if act else "gone"
+        else:
+            act, err = learning.record_outcome(services, action_id=int(value) if value.isdigit() else -1,
+                                               actor_slack_id=user, outcome=outcome)
+        if err == "not_yours" and act is not None:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=t("learn_not_yours", locale, owner=act.person_slack_id))
+            return
+        if err or act is None:
+            client.chat_postEphemeral(channel=channel, user=user, text=t("learn_gone", locale))
+            return
+        text = t(f"learn_outcome_{act.status}", locale, title=act.title)
+        new = bl.outcome_blocks(text, act.id, locale, offer_done=act.status == "started")
+        blocks = bl.replace_block(message.get("blocks") or [], block_id, new, drop=frozenset({f"learn_o{act.id}"}))
+        client.chat_update(channel=channel, ts=message.get("ts") or body["container"]["message_ts"],
+                           text=message.get("text") or text, blocks=blocks)

