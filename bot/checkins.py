@@ -77,22 +77,30 @@ def start_guided(services: Services, *, manager_slack_id: str, employee_slack_id
             raise Refusal("checkin_self")
         if employee.manager_slack_id != manager_slack_id:
             raise Refusal("checkin_not_your_report", name=employee.name, user=employee_slack_id)
-        existing = repo.open_checkin_between(session=session, manager_slack_id=manager_slack_id,
-                                             employee_slack_id=employee_slack_id)
+        existing = repo.open_checkin_between(
+            session=session, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id
+        )
         if existing is not None and existing.thread_ts:
             return Started(existing, manager, employee, existing=True)
-        rotation = repo.count_checkins(session=session, manager_slack_id=manager_slack_id,
-                                       employee_slack_id=employee_slack_id)
+        rotation = repo.count_checkins(
+            session=session, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id
+        )
         if existing is None:
-            existing = CheckIn(kind="guided", manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id,
-                               question_ids=load_bank().plan(rotation),
-                               locales=_locales(manager, employee), started_at=services.now(),
-                               last_activity_at=services.now())
+            existing = CheckIn(
+                kind="guided",
+                manager_slack_id=manager_slack_id,
+                employee_slack_id=employee_slack_id,
+                question_ids=load_bank().plan(rotation),
+                locales=_locales(manager, employee),
+                started_at=services.now(),
+                last_activity_at=services.now(),
+            )
             session.add(existing)
             session.flush()
         last = repo.last_guided(session=session, employee_slack_id=employee_slack_id)
-        reflection = repo.latest_reflection(session=session, employee_slack_id=employee_slack_id,
-                                            since=last.finished_at if last else None)
+        reflection = repo.latest_reflection(
+            session=session, employee_slack_id=employee_slack_id, since=last.finished_at if last else None
+        )
         ref_answers = repo.answers_of(session=session, checkin_id=reflection.id) if reflection else []
         return Started(existing, manager, employee, reflection=reflection, reflection_answers=ref_answers)
 
@@ -104,11 +112,18 @@ def start_reflection(services: Services, *, employee_slack_id: str) -> Started:
         employee = get_person(session=session, slack_id=employee_slack_id)
         if employee is None:
             raise Refusal("checkin_unknown_person", user=employee_slack_id)
-        count = len([c for c in repo.checkins_of(session=session, person_slack_id=employee_slack_id)
-                     if c.kind == "reflection"])
+        count = len(
+            [c for c in repo.checkins_of(session=session, person_slack_id=employee_slack_id) if c.kind == "reflection"]
+        )
         qids = [bank.by_topic(t)[count % len(bank.by_topic(t))].id for t in REFLECTION_TOPICS]
-        checkin = CheckIn(kind="reflection", employee_slack_id=employee_slack_id, question_ids=qids,
-                          locales=[employee.locale], started_at=services.now(), last_activity_at=services.now())
+        checkin = CheckIn(
+            kind="reflection",
+            employee_slack_id=employee_slack_id,
+            question_ids=qids,
+            locales=[employee.locale],
+            started_at=services.now(),
+            last_activity_at=services.now(),
+        )
         session.add(checkin)
         session.flush()
         return Started(checkin, None, employee)
@@ -150,8 +165,15 @@ def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, tex
             return None
         if repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts):
             return Turn(checkin, duplicate=True)
-        answer = Answer(checkin_id=checkin.id or 0, question_id=checkin.question_ids[checkin.step], step=checkin.step,
-                        author_slack_id=user, text=text, slack_ts=ts, created_at=services.now())
+        answer = Answer(
+            checkin_id=checkin.id or 0,
+            question_id=checkin.question_ids[checkin.step],
+            step=checkin.step,
+            author_slack_id=user,
+            text=text,
+            slack_ts=ts,
+            created_at=services.now(),
+        )
         session.add(answer)
         try:
             session.flush()
@@ -181,7 +203,9 @@ def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: 
     return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
 
 
-def edit_answer(services: Services, *, channel_id: str, thread_ts: str, ts: str, user: str, new_text: str) -> Answer | None:
+def edit_answer(
+    services: Services, *, channel_id: str, thread_ts: str, ts: str, user: str, new_text: str
+) -> Answer | None:
     """Apply a Slack edit to a stored answer, keeping the earlier text in `edits`."""
     checkin = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
     if checkin is None:
@@ -215,8 +239,9 @@ def finish(services: Services, *, checkin_id: int) -> Finished:
         answers = repo.answers_of(session=session, checkin_id=checkin_id)
         employee = get_person(session=session, slack_id=checkin.employee_slack_id)
     locale = employee.locale if employee else "en"
-    analysis = get_coach(services).analyse(answers=answers, employee_slack_id=checkin.employee_slack_id,
-                                           locale=locale, checkin_id=checkin_id)
+    analysis = get_coach(services).analyse(
+        answers=answers, employee_slack_id=checkin.employee_slack_id, locale=locale, checkin_id=checkin_id
+    )
     with session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
         assert checkin is not None
@@ -228,15 +253,25 @@ def finish(services: Services, *, checkin_id: int) -> Finished:
         points: list[DevelopmentPoint] = []
         if checkin.kind == "guided" and not already:
             for p in analysis.points:
-                point = DevelopmentPoint(person_slack_id=checkin.employee_slack_id, checkin_id=checkin_id,
-                                         competency=p.competency, evidence=p.evidence, confidence=p.confidence,
-                                         reason=p.reason, source=p.source, created_at=services.now())
+                point = DevelopmentPoint(
+                    person_slack_id=checkin.employee_slack_id,
+                    checkin_id=checkin_id,
+                    competency=p.competency,
+                    evidence=p.evidence,
+                    confidence=p.confidence,
+                    reason=p.reason,
+                    source=p.source,
+                    created_at=services.now(),
+                )
                 session.add(point)
                 points.append(point)
             session.flush()
         elif already:
-            points = [p for p in repo.points_of(session=session, person_slack_id=checkin.employee_slack_id)
-                      if p.checkin_id == checkin_id]
+            points = [
+                p
+                for p in repo.points_of(session=session, person_slack_id=checkin.employee_slack_id)
+                if p.checkin_id == checkin_id
+            ]
         return Finished(checkin, answers, points, analysis.summary)
 
 
@@ -251,7 +286,9 @@ def abandon_stale(services: Services) -> list[CheckIn]:
         return stale
 
 
-def set_point_feedback(services: Services, *, point_id: int, user: str, confirm: bool, reason: str | None = None) -> DevelopmentPoint | None:
+def set_point_feedback(
+    services: Services, *, point_id: int, user: str, confirm: bool, reason: str | None = None
+) -> DevelopmentPoint | None:
     """The employee confirms or disputes a point; a disputed point is kept with its dispute."""
     with session_scope(services.engine) as session:
         point = session.get(DevelopmentPoint, point_id)
@@ -261,8 +298,35 @@ def set_point_feedback(services: Services, *, point_id: int, user: str, confirm:
         if not confirm and reason:
             point.dispute_text = reason
         session.add(point)
-        session.add(AuditLog(actor_slack_id=user, action="point.confirm" if confirm else "point.dispute",
-                             subject_slack_id=user, detail={"point_id": point_id}))
+        session.add(
+            AuditLog(
+                actor_slack_id=user,
+                action="point.confirm" if confirm else "point.dispute",
+                subject_slack_id=user,
+                detail={"point_id": point_id},
+            )
+        )
+        return point
+
+
+def close_point(services: Services, *, point_id: int, manager_slack_id: str) -> DevelopmentPoint | None:
+    """The manager closes a development point (e.g. after kudos showed the progress); None when not theirs."""
+    with session_scope(services.engine) as session:
+        point = session.get(DevelopmentPoint, point_id)
+        person = get_person(session=session, slack_id=point.person_slack_id) if point else None
+        if point is None or person is None or person.manager_slack_id != manager_slack_id:
+            return None
+        if point.status != "closed":
+            point.status, point.closed_at = "closed", services.now()
+            session.add(point)
+            session.add(
+                AuditLog(
+                    actor_slack_id=manager_slack_id,
+                    action="point.close",
+                    subject_slack_id=point.person_slack_id,
+                    detail={"point_id": point_id},
+                )
+            )
         return point
 
 

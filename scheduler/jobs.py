@@ -62,3 +62,25 @@ def deliver() -> None:
     sender = _bound.get("sender")
     assert isinstance(sender, SlackSender)
     drain(_services(), sender, cfg=_bound.get("drain_config") or DrainConfig())  # type: ignore[arg-type]
+
+
+def retention() -> dict[str, int]:
+    """Daily: erase personal texts older than the retention setting; counts stay (see `bot.retention`)."""
+    from bot.retention import prune
+
+    counts = prune(_services())
+    log.info("retention pruned %s", counts)
+    return counts
+
+
+def close_abandoned() -> int:
+    """Close check-ins silent for 7 days and mark their root message (the paced sender's client, no retries:
+    a failed root update is only cosmetic, the check-in is closed in the store either way)."""
+    from bot.slack.flows import close_abandoned as close
+
+    sender = _bound.get("sender")
+    assert isinstance(sender, SlackSender)
+    closed = close(_services(), sender.client)
+    if closed:
+        log.info("closed %d abandoned check-in(s)", closed)
+    return closed

@@ -36,6 +36,9 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
                   next_run_time=datetime.now(UTC))
     sched.add_job(jobs.deliver, "interval", seconds=5, id="deliver", replace_existing=True,
                   next_run_time=datetime.now(UTC))
+    # Housekeeping (issue 8): retention once a day at night (UTC), abandoned check-ins every hour.
+    sched.add_job(jobs.retention, "cron", hour=3, minute=17, id="retention", replace_existing=True)
+    sched.add_job(jobs.close_abandoned, "interval", hours=1, id="close_abandoned", replace_existing=True)
     return sched
 
 

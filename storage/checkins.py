@@ -10,9 +10,12 @@ from storage.models import Answer, CheckIn, DevelopmentAction, DevelopmentPoint,
 
 
 def open_checkin_between(*, session: Session, manager_slack_id: str, employee_slack_id: str) -> CheckIn | None:
-    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.state == "open",
-                              CheckIn.manager_slack_id == manager_slack_id,
-                              CheckIn.employee_slack_id == employee_slack_id)
+    q = select(CheckIn).where(
+        CheckIn.kind == "guided",
+        CheckIn.state == "open",
+        CheckIn.manager_slack_id == manager_slack_id,
+        CheckIn.employee_slack_id == employee_slack_id,
+    )
     return session.exec(q.order_by(col(CheckIn.id).desc())).first()
 
 
@@ -31,8 +34,11 @@ def get_checkin(*, session: Session, checkin_id: int, lock: bool = False) -> Che
 
 
 def count_checkins(*, session: Session, manager_slack_id: str, employee_slack_id: str) -> int:
-    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.manager_slack_id == manager_slack_id,
-                              CheckIn.employee_slack_id == employee_slack_id)
+    q = select(CheckIn).where(
+        CheckIn.kind == "guided",
+        CheckIn.manager_slack_id == manager_slack_id,
+        CheckIn.employee_slack_id == employee_slack_id,
+    )
     return len(list(session.exec(q)))
 
 
@@ -53,8 +59,9 @@ def latest_reflection(*, session: Session, employee_slack_id: str, since: dateti
 
 
 def last_guided(*, session: Session, employee_slack_id: str) -> CheckIn | None:
-    q = select(CheckIn).where(CheckIn.kind == "guided", CheckIn.employee_slack_id == employee_slack_id,
-                              CheckIn.state == "done")
+    q = select(CheckIn).where(
+        CheckIn.kind == "guided", CheckIn.employee_slack_id == employee_slack_id, CheckIn.state == "done"
+    )
     return session.exec(q.order_by(col(CheckIn.finished_at).desc())).first()
 
 

@@ -29,13 +29,21 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def featurize(embeddings: np.ndarray, sentences: Sequence[str], managers: Sequence[bool]) -> np.ndarray:
-    lex = np.array([gap_features(s, author_is_manager=m) for s, m in zip(sentences, managers, strict=True)],
-                   dtype=np.float32).reshape(len(sentences), -1)
+    lex = np.array(
+        [gap_features(s, author_is_manager=m) for s, m in zip(sentences, managers, strict=True)], dtype=np.float32
+    ).reshape(len(sentences), -1)
     return np.hstack([embeddings.astype(np.float32), lex, np.ones((len(sentences), 1), np.float32)])
 
 
-def train_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, epochs: int = 400, lr: float = 0.5,
-                   weights: np.ndarray | None = None) -> np.ndarray:
+def train_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2: float = 1e-2,
+    epochs: int = 400,
+    lr: float = 0.5,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Binary logistic regression by full-batch gradient descent (deterministic)."""
     w = np.zeros(x.shape[1], dtype=np.float64)
     sw = np.ones(len(y)) if weights is None else weights
@@ -46,8 +54,9 @@ def train_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, epochs: in
     return w
 
 
-def train_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 1e-2, epochs: int = 400,
-                  lr: float = 0.5) -> np.ndarray:
+def train_softmax(
+    x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 1e-2, epochs: int = 400, lr: float = 0.5
+) -> np.ndarray:
     w = np.zeros((x.shape[1], n_classes), dtype=np.float64)
     onehot = np.eye(n_classes)[y]
     for _ in range(epochs):
@@ -71,8 +80,13 @@ class GapModel:
 
     def save(self, path: Path = MODEL_FILE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, gap_w=self.gap_w.astype(np.float32), comp_w=self.comp_w.astype(np.float32),
-                            competencies=np.array(self.competencies), threshold=np.array(self.threshold))
+        np.savez_compressed(
+            path,
+            gap_w=self.gap_w.astype(np.float32),
+            comp_w=self.comp_w.astype(np.float32),
+            competencies=np.array(self.competencies),
+            threshold=np.array(self.threshold),
+        )
 
 
 @lru_cache(maxsize=1)
@@ -81,5 +95,9 @@ def load_gap_model(path: Path = MODEL_FILE) -> GapModel | None:
     if not path.exists():
         return None
     data = np.load(path)
-    return GapModel(data["gap_w"].astype(np.float64), data["comp_w"].astype(np.float64),
-                    [str(c) for c in data["competencies"]], float(data["threshold"]))
+    return GapModel(
+        data["gap_w"].astype(np.float64),
+        data["comp_w"].astype(np.float64),
+        [str(c) for c in data["competencies"]],
+        float(data["threshold"]),
+    )

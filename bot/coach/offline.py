@@ -47,9 +47,7 @@ class CompetencyMatcher:
     def __init__(self, model: CompetencyModel | None = None, embed: Embed | None = None) -> None:
         self.model = model or load_competency_model()
         self.embed = embed
-        self._cues = {
-            c.id: [self._cue_re(cue) for cue in (*c.cues.en, *c.cues.zh)] for c in self.model.competencies
-        }
+        self._cues = {c.id: [self._cue_re(cue) for cue in (*c.cues.en, *c.cues.zh)] for c in self.model.competencies}
         self._protos: np.ndarray | None = None
         self._proto_owner: list[int] = []
 
@@ -107,8 +105,9 @@ class OfflineCoach:
     learned classifier plus a bonus when the gap-language rules fire; without them, the rules alone decide.
     """
 
-    def __init__(self, matcher: CompetencyMatcher | None = None, embed: Embed | None | str = "default",
-                 learned: bool = True) -> None:
+    def __init__(
+        self, matcher: CompetencyMatcher | None = None, embed: Embed | None | str = "default", learned: bool = True
+    ) -> None:
         self.matcher = matcher or CompetencyMatcher(embed=default_embedder() if embed == "default" else embed)  # type: ignore[arg-type]
         self.gap_model = None
         if learned and self.matcher.embed is not None:
@@ -155,8 +154,9 @@ class OfflineCoach:
             cid = self.matcher.model.competencies[int(np.argmax(comp_scores))].id
             confidence = round(min(0.95, 0.5 * float(proba[i]) + (0.4 if rule else 0.2)), 2)
             why = f"gap language ({sig.cue})" if rule and sig else f"classifier p={proba[i]:.2f}"
-            draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence,
-                               reason=f"{why} about {cid.replace('_', ' ')}")
+            draft = PointDraft(
+                competency=cid, evidence=sentence, confidence=confidence, reason=f"{why} about {cid.replace('_', ' ')}"
+            )
             if cid not in best or best[cid].confidence < confidence:
                 best[cid] = draft
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
@@ -195,13 +195,15 @@ class OfflineCoach:
                 best[cid] = draft
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
-    def analyse(self, *, answers: list[Answer], employee_slack_id: str, locale: str,
-                checkin_id: int | None = None) -> Analysis:
+    def analyse(
+        self, *, answers: list[Answer], employee_slack_id: str, locale: str, checkin_id: int | None = None
+    ) -> Analysis:
         points = self.find_points(answers, employee_slack_id)
         return Analysis(summary=offline_summary(answers, points, locale, self.matcher.model), points=points)
 
-    def follow_up(self, *, question_text: str, answer_text: str, locale: str,
-                  checkin_id: int | None = None) -> str | None:
+    def follow_up(
+        self, *, question_text: str, answer_text: str, locale: str, checkin_id: int | None = None
+    ) -> str | None:
         return None
 
 
@@ -210,7 +212,9 @@ def sentence_cue(sentence: str) -> str:
     return sig.cue if sig else "?"
 
 
-def offline_summary(answers: Sequence[Answer], points: Sequence[PointDraft], locale: str, model: CompetencyModel) -> str:
+def offline_summary(
+    answers: Sequence[Answer], points: Sequence[PointDraft], locale: str, model: CompetencyModel
+) -> str:
     """A short factual summary: topics covered, answers given, points found."""
     bank = load_bank()
     topics: list[str] = []
@@ -227,5 +231,9 @@ def offline_summary(answers: Sequence[Answer], points: Sequence[PointDraft], loc
         tail = f"发现 {len(points)} 个发展点：{'、'.join(names)}。" if points else "这次没有发现明显的发展点。"
         return head + tail
     head = f"{len(answers)} answers captured, covering: {', '.join(topics) or '(none)'}."
-    tail = f" {len(points)} development point(s): {', '.join(names)}." if points else " No clear development point this time."
+    tail = (
+        f" {len(points)} development point(s): {', '.join(names)}."
+        if points
+        else " No clear development point this time."
+    )
     return head + tail

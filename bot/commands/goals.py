@@ -44,30 +44,35 @@ def register(app: typer.Typer) -> None:
         lang: Annotated[str | None, typer.Option("--lang", help="en or zh (default: the default locale)")] = None,
     ) -> None:
         """Capability gaps by role and capability: required vs current level, and the learning themes."""
-        from bot.cli import _settings, fail
-        from bot.gap_analysis import compute_gaps
-        from bot.gap_chart import render_png
-        from bot.gap_render import render_csv, render_text
-        from bot.services import build_services
+        run_gaps(team=team, fmt=fmt, out=out, lang=lang)
 
-        if fmt not in ("text", "csv", "png"):
-            fail("--format must be text, csv or png")
-        if lang not in (None, "en", "zh"):
-            fail("--lang must be en or zh")
-        settings = _settings()
-        locale = lang or settings.growthloop_default_locale
-        try:
-            report = compute_gaps(build_services(settings), team=team, language=locale)
-        except ValueError as exc:
-            fail(str(exc))
-            return
-        if fmt == "png":
-            typer.echo(f"wrote {render_png(report, out or Path('growthloop-gaps.png'))}")
-            return
-        body = render_text(report, locale).replace("*", "") if fmt == "text" else render_csv(report)
-        if out is None:
-            typer.echo(body, nl=False)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(body, encoding="utf-8")
-            typer.echo(f"wrote {out}")
+
+def run_gaps(*, team: str | None, fmt: str, out: Path | None, lang: str | None) -> None:
+    """`growthloop gaps` (also `growthloop report --gaps`)."""
+    from bot.cli import _settings, fail
+    from bot.gap_analysis import compute_gaps
+    from bot.gap_chart import render_png
+    from bot.gap_render import render_csv, render_text
+    from bot.services import build_services
+
+    if fmt not in ("text", "csv", "png"):
+        fail("--format must be text, csv or png")
+    if lang not in (None, "en", "zh"):
+        fail("--lang must be en or zh")
+    settings = _settings()
+    locale = lang or settings.growthloop_default_locale
+    try:
+        report = compute_gaps(build_services(settings), team=team, language=locale)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    if fmt == "png":
+        typer.echo(f"wrote {render_png(report, out or Path('growthloop-gaps.png'))}")
+        return
+    body = render_text(report, locale).replace("*", "") if fmt == "text" else render_csv(report)
+    if out is None:
+        typer.echo(body, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(body, encoding="utf-8")
+        typer.echo(f"wrote {out}")

@@ -15,8 +15,10 @@ def register(app: typer.Typer) -> None:
     person_app = next(g.typer_instance for g in app.registered_groups if g.name == "person")
 
     @app.command("export")
-    def export(person: str = typer.Option(None, "--person", help="Only this person's records (Slack id)."),
-               out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.")) -> None:
+    def export(
+        person: str = typer.Option(None, "--person", help="Only this person's records (Slack id)."),
+        out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    ) -> None:
         """Export records as JSON Lines (one record per line with a `type`)."""
         from bot.privacy import write_export
         from bot.services import build_services

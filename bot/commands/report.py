@@ -14,8 +14,15 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="text, csv or png")] = "text",
         out: Annotated[Path | None, typer.Option("--out", help="Write here (png: ./growthloop-report.png).")] = None,
         lang: Annotated[str | None, typer.Option("--lang", help="en or zh (default: the default locale)")] = None,
+        gaps: Annotated[bool, typer.Option("--gaps", help="The team capability-gap analysis instead.")] = False,
+        team: Annotated[str | None, typer.Option("--team", help="With --gaps: one team.")] = None,
     ) -> None:
         """HR metrics for the current cycle and the four before it (or the last five months)."""
+        if gaps:
+            from bot.commands.goals import run_gaps
+
+            run_gaps(team=team, fmt=fmt, out=out, lang=lang)
+            return
         from bot.analytics import compute_report, render_csv, render_png, render_text
         from bot.cli import _settings, fail
         from bot.services import build_services

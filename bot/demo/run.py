@@ -17,7 +17,9 @@ def chapter_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(chapters.__path__) if m.name.startswith("c"))
 
 
-def run_demo(*, lang: str = "en", interactive: bool = False, llm: str = "offline", out: Path = Path("demo-output")) -> int:
+def run_demo(
+    *, lang: str = "en", interactive: bool = False, llm: str = "offline", out: Path = Path("demo-output")
+) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="growthloop-demo-") as tmp:
         sb = start_sandbox(Path(tmp))

@@ -42,16 +42,21 @@ def stub_users_from_csv(stub: SlackStub, text: str) -> None:
         stub.add_user(row["slack_id"], row["name"], tz=row["timezone"] or "UTC", locale=locale, email=row["email"])
 
 
-def start_sandbox(data_dir: Path, *, people_csv: str | None = None, stub: SlackStub | None = None,
-                  **settings_overrides: Any) -> Sandbox:
+def start_sandbox(
+    data_dir: Path, *, people_csv: str | None = None, stub: SlackStub | None = None, **settings_overrides: Any
+) -> Sandbox:
     """Start the stub, the store (migrated) and the app over HTTP on loopback, and load the demo org."""
     stub = stub or SlackStub().start()
     text = DEMO_PEOPLE.read_text(encoding="utf-8") if people_csv is None else people_csv
     if people_csv is None or not stub.users:
         stub_users_from_csv(stub, text)
     overrides: dict[str, Any] = {
-        "slack_bot_token": "xoxb-sandbox", "slack_signing_secret": SIGNING_SECRET, "slack_api_url": stub.base_url,
-        "growthloop_data_dir": data_dir, "slack_app_token": None, "openai_api_key": None,
+        "slack_bot_token": "xoxb-sandbox",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": stub.base_url,
+        "growthloop_data_dir": data_dir,
+        "slack_app_token": None,
+        "openai_api_key": None,
     }
     overrides.update(settings_overrides)
     settings = load_settings(**overrides)

@@ -33,12 +33,21 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         if not auth:
             resp = client.auth_test()
             auth.update(bot_user_id=resp["user_id"], bot_id=resp.get("bot_id"), team_id=resp.get("team_id"))
-        return AuthorizeResult(enterprise_id=None, team_id=auth["team_id"], bot_token=settings.slack_bot_token,
-                               bot_user_id=auth["bot_user_id"], bot_id=auth["bot_id"])
+        return AuthorizeResult(
+            enterprise_id=None,
+            team_id=auth["team_id"],
+            bot_token=settings.slack_bot_token,
+            bot_user_id=auth["bot_user_id"],
+            bot_id=auth["bot_id"],
+        )
 
     logging.getLogger("slack_bolt.App").setLevel(logging.ERROR)  # it warns that `authorize` overrides the token
-    app = App(signing_secret=settings.slack_signing_secret, client=client, authorize=authorize,
-              raise_error_for_unhandled_request=False)
+    app = App(
+        signing_secret=settings.slack_signing_secret,
+        client=client,
+        authorize=authorize,
+        raise_error_for_unhandled_request=False,
+    )
     app.middleware(make_dedupe(services))
     app.middleware(make_person_context(services))
     listeners.register(app, services)

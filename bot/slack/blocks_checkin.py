@@ -41,25 +41,32 @@ def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, 
     ]
 
 
-def question_blocks(*, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str]) -> list[Block]:
+def question_blocks(
+    *, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str]
+) -> list[Block]:
     """One question, numbered, with Skip / Back / Finish."""
     loc = locales[0] if locales else "en"
     value = str(checkin_id)
     buttons = [ButtonElement(text=t("checkin_btn_skip", loc), action_id="checkin_skip", value=value)]
     if n > 1:
         buttons.append(ButtonElement(text=t("checkin_btn_back", loc), action_id="checkin_back", value=value))
-    buttons.append(ButtonElement(text=t("checkin_btn_finish", loc), action_id="checkin_finish", value=value,
-                                 style="primary"))
+    buttons.append(
+        ButtonElement(text=t("checkin_btn_finish", loc), action_id="checkin_finish", value=value, style="primary")
+    )
     return [
-        ContextBlock(elements=[MarkdownTextObject(text=t("checkin_question_label", loc, n=str(n), total=str(total),
-                                                         topic=topic))]),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text=t("checkin_question_label", loc, n=str(n), total=str(total), topic=topic))
+            ]
+        ),
         SectionBlock(text=MarkdownTextObject(text=clip("\n".join(f"*{x}*" for x in texts)))),
         ActionsBlock(block_id=f"checkin_nav_{checkin_id}_{n}", elements=buttons),
     ]
 
 
-def summary_blocks(*, summary: str, points: list[tuple[int, str, str, str, float, str | None]], locale: str,
-                   employee_locale: str) -> list[Block]:
+def summary_blocks(
+    *, summary: str, points: list[tuple[int, str, str, str, float, str | None]], locale: str, employee_locale: str
+) -> list[Block]:
     """The closing message: summary, then each point with its quoted evidence and Agree / I see it differently.
 
     `points` are (id, competency name, evidence, reason, confidence, outcome); a point with an outcome (agreed or
@@ -73,18 +80,69 @@ def summary_blocks(*, summary: str, points: list[tuple[int, str, str, str, float
     if not points:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
     for pid, name, evidence, reason, confidence, outcome in points[:10]:
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=clip(t("checkin_point_line", locale, competency=name, evidence=clip(evidence, 600))))))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=clip(t("checkin_point_why", locale, reason=reason, confidence=f"{confidence:.0%}"), 1900))]))
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(t("checkin_point_line", locale, competency=name, evidence=clip(evidence, 600)))
+                )
+            )
+        )
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=clip(t("checkin_point_why", locale, reason=reason, confidence=f"{confidence:.0%}"), 1900)
+                    )
+                ]
+            )
+        )
         if outcome:
-            blocks.append(ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(outcome, 1900))]))
+            blocks.append(
+                ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(outcome, 1900))])
+            )
             continue
-        blocks.append(ActionsBlock(block_id=f"point_{pid}", elements=[
-            ButtonElement(text=t("checkin_btn_confirm", employee_locale), action_id="point_confirm", value=str(pid)),
-            ButtonElement(text=t("checkin_btn_dispute", employee_locale), action_id="point_dispute", value=str(pid)),
-        ]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"point_{pid}",
+                elements=[
+                    ButtonElement(
+                        text=t("checkin_btn_confirm", employee_locale), action_id="point_confirm", value=str(pid)
+                    ),
+                    ButtonElement(
+                        text=t("checkin_btn_dispute", employee_locale), action_id="point_dispute", value=str(pid)
+                    ),
+                ],
+            )
+        )
     return blocks
+
+
+def kudos_close_blocks(rows: list[tuple[int, str, str, str]], locale: str) -> list[dict]:
+    """For the manager: open points with kudos evidence since they opened, each with "Close this point".
+
+    `rows` are (point id, competency name, giver slack id, kudos message).
+    """
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{t('checkin_kudos_evidence_title', locale)}*"))]
+    for pid, name, giver, message in rows[:10]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(
+                        t(
+                            "checkin_kudos_evidence_line",
+                            locale,
+                            competency=name,
+                            giver=giver,
+                            message=clip(message, 500),
+                        )
+                    )
+                ),
+                accessory=ButtonElement(
+                    text=t("checkin_btn_close_point", locale), action_id="point_close", value=str(pid)
+                ),
+            )
+        )
+    return to_dicts(blocks)
 
 
 def to_dicts(blocks: list[Block]) -> list[dict]:

@@ -47,38 +47,86 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str:
         return f"<#{channel}>"
 
 
-def start_checkin_flow(services: Services, client: WebClient, *, manager_slack_id: str, employee_slack_id: str,
-                       locale: str) -> StartOutcome:
+def start_checkin_flow(
+    services: Services, client: WebClient, *, manager_slack_id: str, employee_slack_id: str, locale: str
+) -> StartOutcome:
     """Open (or point to) the guided check-in of a manager with a report, in their group DM's thread."""
     try:
-        started = checkins.start_guided(services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id)
+        started = checkins.start_guided(
+            services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id
+        )
     except Refusal as r:
         return StartOutcome(False, t(r.key, locale, **r.kw))
     c = started.checkin
     name = started.employee.name
     if started.existing:
         link = _permalink(client, c.channel_id or "", c.thread_ts or "")
-        return StartOutcome(False, t("checkin_already_open", locale, name=name, link=link), c.channel_id, c.thread_ts,
-                            c.id, existing=True)
+        return StartOutcome(
+            False,
+            t("checkin_already_open", locale, name=name, link=link),
+            c.channel_id,
+            c.thread_ts,
+            c.id,
+            existing=True,
+        )
     channel = client.conversations_open(users=f"{manager_slack_id},{employee_slack_id}")["channel"]["id"]
     post_root(services, client, c, started, channel)
-    return StartOutcome(True, t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "")),
-                        channel, c.thread_ts, c.id)
+    return StartOutcome(
+        True,
+        t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "")),
+        channel,
+        c.thread_ts,
+        c.id,
+    )
 
 
 def post_root(services: Services, client: WebClient, c: CheckIn, started: Started, channel: str) -> None:
     tz = started.manager.timezone if started.manager else started.employee.timezone
     loc = c.locales[0] if c.locales else "en"
     date = fmt_date(c.started_at, tz, loc)
-    blocks = root_blocks(manager=started.manager.name if started.manager else "", employee=started.employee.name,
-                         locales=c.locales, state="open", date=date)
-    text = t("checkin_root_title", loc, manager=started.manager.name if started.manager else "",
-             employee=started.employee.name)
+    blocks = root_blocks(
+        manager=started.manager.name if started.manager else "",
+        employee=started.employee.name,
+        locales=c.locales,
+        state="open",
+        date=date,
+    )
+    text = t(
+        "checkin_root_title",
+        loc,
+        manager=started.manager.name if started.manager else "",
+        employee=started.employee.name,
+    )
     root = client.chat_postMessage(channel=channel, text=text, blocks=to_dicts(blocks))
     c = checkins.attach_thread(services, checkin_id=c.id or 0, channel_id=channel, thread_ts=root["ts"])
     if started.reflection_answers and started.manager:
         _share_reflection(client, c, started)
+    if started.manager:
+        _offer_kudos_evidence(services, client, c, started.manager)
     post_question(services, client, c)
+
+
+def _offer_kudos_evidence(services: Services, client: WebClient, c: CheckIn, manager: Person) -> None:
+    """Kudos tagged with an open point's competency: offer the manager to close that point (privately)."""
+    try:
+        from bot.recognition import kudos_evidence
+    except ImportError:
+        return
+    evidence = kudos_evidence(services, person_slack_id=c.employee_slack_id)
+    if not evidence:
+        return
+    from bot.slack.blocks_checkin import kudos_close_blocks
+
+    loc = norm_locale(manager.locale)
+    model = load_competency_model()
+    rows = [(e.point_id, model.name(e.competency, loc), e.giver_slack_id, e.message) for e in evidence]
+    client.chat_postEphemeral(
+        channel=c.channel_id or "",
+        user=manager.slack_id,
+        thread_ts=c.thread_ts,
+        text=t("checkin_kudos_evidence_title", loc),
+        blocks=kudos_close_blocks(rows, loc),
+    )
 
 
 def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
@@ -92,8 +140,9 @@ def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
         except KeyError:
             q = a.question_id
         lines.append(f"• _{q}_\n> {a.text[:500]}")
-    client.chat_postEphemeral(channel=c.channel_id or "", user=started.manager.slack_id, text="\n".join(lines)[:2900],
-                              thread_ts=c.thread_ts)
+    client.chat_postEphemeral(
+        channel=c.channel_id or "", user=started.manager.slack_id, text="\n".join(lines)[:2900], thread_ts=c.thread_ts
+    )
 
 
 def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
@@ -105,13 +154,43 @@ def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
         manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
     locales = c.locales or ["en"]
     texts = [q.render(norm_locale(loc), _first_name(employee)) for loc in locales]
+    if q.topic == "goal_progress" and c.kind == "guided" and _first_of_topic(c, q.topic):
+        goals = _goal_names(services, c.employee_slack_id)
+        if goals:
+            texts += [
+                t("checkin_goals_line", norm_locale(loc), goals="; ".join(f"“{g}”" for g in goals[:3]))
+                for loc in locales
+            ]
     topic = " / ".join(dict.fromkeys(bank.topic_name(q.topic, norm_locale(loc)) for loc in locales))
-    blocks = question_blocks(checkin_id=c.id or 0, n=c.step + 1, total=len(c.question_ids), topic=topic, texts=texts,
-                             locales=locales)
+    blocks = question_blocks(
+        checkin_id=c.id or 0, n=c.step + 1, total=len(c.question_ids), topic=topic, texts=texts, locales=locales
+    )
     client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text="\n".join(texts), blocks=to_dicts(blocks))
     if manager is not None and c.kind == "guided":
-        client.chat_postEphemeral(channel=c.channel_id or "", user=manager.slack_id, thread_ts=c.thread_ts,
-                                  text=t("checkin_tip", manager.locale, tip=q.tip[norm_locale(manager.locale)]))
+        client.chat_postEphemeral(
+            channel=c.channel_id or "",
+            user=manager.slack_id,
+            thread_ts=c.thread_ts,
+            text=t("checkin_tip", manager.locale, tip=q.tip[norm_locale(manager.locale)]),
+        )
+
+
+def _first_of_topic(c: CheckIn, topic: str) -> bool:
+    bank = load_bank()
+    return all(bank.get(qid).topic != topic for qid in c.question_ids[: c.step])
+
+
+def _goal_names(services: Services, employee_slack_id: str) -> list[str]:
+    """The employee's open goals this cycle, so the goal questions can name them."""
+    try:
+        from bot.goals import goal_names
+    except ImportError:
+        return []
+    try:
+        return goal_names(services, person_slack_id=employee_slack_id)
+    except Exception:  # goals are context; the question goes out either way
+        log.warning("could not read goals of %s", employee_slack_id)
+        return []
 
 
 def continue_after(services: Services, client: WebClient, turn: Turn) -> None:
@@ -148,8 +227,11 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
         c = repo.get_checkin(session=session, checkin_id=checkin_id)
         assert c is not None
         employee = get_person(session=session, slack_id=c.employee_slack_id)
-        points = [p for p in repo.points_of(session=session, person_slack_id=c.employee_slack_id)
-                  if p.checkin_id == checkin_id]
+        points = [
+            p
+            for p in repo.points_of(session=session, person_slack_id=c.employee_slack_id)
+            if p.checkin_id == checkin_id
+        ]
     emp_loc = norm_locale(employee.locale if employee else "en")
     loc = norm_locale(c.locales[0] if c.locales else emp_loc)
     name = employee.name if employee else ""
@@ -160,7 +242,9 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
         if p.confirmed:
             outcome = t("checkin_point_confirmed", loc, name=name)
         elif p.disputed:
-            outcome = t("checkin_point_disputed", loc, name=name) + (f"\n> {p.dispute_text[:500]}" if p.dispute_text else "")
+            outcome = t("checkin_point_disputed", loc, name=name) + (
+                f"\n> {p.dispute_text[:500]}" if p.dispute_text else ""
+            )
         rows.append((p.id or 0, model.name(p.competency, loc), p.evidence, p.reason, p.confidence, outcome))
     blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc)
     return c.summary or t("checkin_summary_title", loc), to_dicts(blocks)
@@ -180,16 +264,25 @@ def _post_courses(services: Services, client: WebClient, c: CheckIn, fin: Finish
             continue
         blocks = action_blocks(model.name(point.competency, locale), actions, locale)
         text = ", ".join(a.title for a in actions)
-        client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=text,
-                                blocks=[b.to_dict() if hasattr(b, "to_dict") else b for b in blocks])
+        client.chat_postMessage(
+            channel=c.channel_id,
+            thread_ts=c.thread_ts,
+            text=text,
+            blocks=[b.to_dict() if hasattr(b, "to_dict") else b for b in blocks],
+        )
 
 
 def _mark_root(client: WebClient, c: CheckIn, manager: Person | None, employee: Person | None, state: str) -> None:
     tz = manager.timezone if manager else (employee.timezone if employee else "UTC")
     loc = c.locales[0] if c.locales else "en"
     when = c.finished_at or c.started_at
-    blocks = root_blocks(manager=manager.name if manager else "", employee=employee.name if employee else "",
-                         locales=c.locales, state=state, date=fmt_date(when, tz, loc))
+    blocks = root_blocks(
+        manager=manager.name if manager else "",
+        employee=employee.name if employee else "",
+        locales=c.locales,
+        state=state,
+        date=fmt_date(when, tz, loc),
+    )
     text = t(f"checkin_root_state_{state}", loc, date=fmt_date(when, tz, loc))
     try:
         client.chat_update(channel=c.channel_id or "", ts=c.thread_ts or "", text=text, blocks=to_dicts(blocks))
@@ -210,7 +303,9 @@ def close_abandoned(services: Services, client: WebClient) -> int:
     return len(closed)
 
 
-def start_reflection_flow(services: Services, client: WebClient, *, employee_slack_id: str, locale: str) -> StartOutcome:
+def start_reflection_flow(
+    services: Services, client: WebClient, *, employee_slack_id: str, locale: str
+) -> StartOutcome:
     """The employee's own reflection: a DM thread with the bot."""
     try:
         started = checkins.start_reflection(services, employee_slack_id=employee_slack_id)
@@ -230,17 +325,33 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
         msg = event.get("message") or {}
         if not msg.get("thread_ts") or msg.get("bot_id"):
             return False
-        edited = checkins.edit_answer(services, channel_id=event.get("channel", ""), thread_ts=msg["thread_ts"],
-                                      ts=msg.get("ts", ""), user=msg.get("user", ""), new_text=msg.get("text", ""))
+        edited = checkins.edit_answer(
+            services,
+            channel_id=event.get("channel", ""),
+            thread_ts=msg["thread_ts"],
+            ts=msg.get("ts", ""),
+            user=msg.get("user", ""),
+            new_text=msg.get("text", ""),
+        )
         return edited is not None
     thread_ts = event.get("thread_ts")
-    if not thread_ts or thread_ts == event.get("ts") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+    if (
+        not thread_ts
+        or thread_ts == event.get("ts")
+        or event.get("subtype") not in (None, "thread_broadcast", "file_share")
+    ):
         return False
     c = checkins.find_by_thread(services, channel_id=event["channel"], thread_ts=thread_ts)
     if c is None:
         return False
-    turn = checkins.reply(services, channel_id=event["channel"], thread_ts=thread_ts, user=event.get("user", ""),
-                          text=event.get("text") or "", ts=event["ts"])
+    turn = checkins.reply(
+        services,
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        user=event.get("user", ""),
+        text=event.get("text") or "",
+        ts=event["ts"],
+    )
     if turn is None:
         return True  # a third party, or a closed check-in: ignored
     if turn.duplicate:
@@ -261,8 +372,11 @@ def _follow_up_hint(services: Services, client: WebClient, turn: Turn) -> None:
 
         hint = suggest_follow_up(services, checkin=turn.checkin, answer=turn.answer)
         if hint is not None:
-            client.chat_postEphemeral(channel=turn.checkin.channel_id or "", user=hint.manager_slack_id,
-                                      thread_ts=turn.checkin.thread_ts, text=t("checkin_followup_hint", hint.locale,
-                                                                               text=hint.text))
+            client.chat_postEphemeral(
+                channel=turn.checkin.channel_id or "",
+                user=hint.manager_slack_id,
+                thread_ts=turn.checkin.thread_ts,
+                text=t("checkin_followup_hint", hint.locale, text=hint.text),
+            )
     except Exception:  # a suggestion is optional; the next question must come regardless
         log.warning("follow-up suggestion failed for check-in %s", turn.checkin.id, exc_info=True)

@@ -1,4 +1,4 @@
-"""Cross-cutting concerns: event-retry dedupe and the per-request person/locale context."""
+"""Cross-cutting concerns: event-retry dedupe and the per-request person/locale/access context."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from sqlalchemy.exc import IntegrityError
 
+from bot.access import ANONYMOUS, resolve_access
 from bot.i18n import norm_locale
 from bot.people import ensure_person
 from bot.services import Services
@@ -40,7 +41,9 @@ def make_dedupe(services: Services) -> Callable[..., Any]:
     def dedupe(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         event = body.get("event") or {}
-        thread_message = event.get("type") == "message" and (event.get("thread_ts") or (event.get("message") or {}).get("thread_ts"))
+        thread_message = event.get("type") == "message" and (
+            event.get("thread_ts") or (event.get("message") or {}).get("thread_ts")
+        )
         # Thread replies are idempotent in the domain (an answer is unique by its Slack ts), and a retry must be able
         # to finish what a crashed first attempt started, so they are not claimed here.
         if event_id and not thread_message:
@@ -66,15 +69,18 @@ def _actor(body: dict[str, Any]) -> str | None:
 
 
 def make_person_context(services: Services) -> Callable[..., Any]:
-    """Put the acting person and their locale in the context (first contact syncs tz/locale from Slack)."""
+    """Put the acting person, their locale and their roles (`context["access"]`, see `bot.access`) in the context
+    (first contact syncs tz/locale from Slack)."""
 
     def person_context(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
         actor = _actor(body)
         context["locale"] = services.settings.growthloop_default_locale
+        context["access"] = ANONYMOUS
         if actor and actor != context.get("bot_user_id"):
             person = ensure_person(services, actor)
             context["person"] = person
             context["locale"] = norm_locale(person.locale, services.settings.growthloop_default_locale)
+            context["access"] = resolve_access(services, person)
         return next()
 
     return person_context

@@ -35,8 +35,12 @@ def test_strengths_negations_and_others_are_not_gaps(sentence: str) -> None:
 
 @pytest.mark.parametrize(
     "sentence",
-    ["I struggle to explain the roadmap.", "I'm not confident reading the numbers yet.", "给领导汇报时我总是讲不清重点。",
-     "数据分析我还需要提升。"],
+    [
+        "I struggle to explain the roadmap.",
+        "I'm not confident reading the numbers yet.",
+        "给领导汇报时我总是讲不清重点。",
+        "数据分析我还需要提升。",
+    ],
 )
 def test_gap_language_is_found(sentence: str) -> None:
     sig = gap_signal(sentence, author_is_manager=False)
@@ -49,9 +53,11 @@ def test_manager_sentence_counts_only_when_about_the_employee() -> None:
 
 
 def test_points_have_competency_verbatim_evidence_and_one_per_competency(coach: OfflineCoach) -> None:
-    answers = [_a("Good month. I struggle to present the roadmap to execs; my slides ramble."),
-               _a("I keep saying yes to every request and the important work slips."),
-               _a("I also struggle with presenting in all-hands.")]
+    answers = [
+        _a("Good month. I struggle to present the roadmap to execs; my slides ramble."),
+        _a("I keep saying yes to every request and the important work slips."),
+        _a("I also struggle with presenting in all-hands."),
+    ]
     points = coach.find_points(answers, EMP)
     comps = [p.competency for p in points]
     assert "communication" in comps and "planning" in comps and len(comps) == len(set(comps))

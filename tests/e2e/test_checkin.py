@@ -50,8 +50,11 @@ def test_full_checkin_in_english(sandbox: Sandbox) -> None:
     assert "communication" in comps and "planning" in comps
     assert all(p.evidence in " ".join(EN_ANSWERS) for p in points)
     # the root message now shows the check-in is done
-    sb.stub.wait_for(lambda s: any(c.params.get("ts") == root["ts"] and "Done" in c.params.get("text", "")
-                                   for c in s.calls_of("chat.update")))
+    sb.stub.wait_for(
+        lambda s: any(
+            c.params.get("ts") == root["ts"] and "Done" in c.params.get("text", "") for c in s.calls_of("chat.update")
+        )
+    )
 
 
 def test_steering_words_and_buttons(sandbox: Sandbox) -> None:
@@ -66,8 +69,9 @@ def test_steering_words_and_buttons(sandbox: Sandbox) -> None:
     sb.driver.click("U0MGR", posts[2], "checkin_skip")
     posts = wait_thread_posts(sb, root["channel"], root["ts"], 4)
     sb.driver.click("U0EMP3", posts[3], "checkin_finish")  # a third party cannot steer
-    sb.stub.wait_for(lambda s: any("Only the two people" in c.params.get("text", "")
-                                   for c in s.calls_of("chat.postEphemeral")))
+    sb.stub.wait_for(
+        lambda s: any("Only the two people" in c.params.get("text", "") for c in s.calls_of("chat.postEphemeral"))
+    )
     sb.driver.click("U0EMP2", posts[3], "checkin_finish")
     wait_thread_posts(sb, root["channel"], root["ts"], 5)
     with Session(sb.services.engine) as s:
@@ -81,8 +85,16 @@ def test_retry_edit_third_party_and_bad_answers(sandbox: Sandbox) -> None:
     wait_thread_posts(sb, root["channel"], root["ts"], 1)
     first = sb.driver.message("U0EMP", root["channel"], "first answer", thread_ts=root["ts"])
     wait_thread_posts(sb, root["channel"], root["ts"], 2)
-    sb.driver.message("U0EMP", root["channel"], "first answer", thread_ts=root["ts"], event_id=first.event_id, retry=1,
-                      record=False, ts=first.ts)
+    sb.driver.message(
+        "U0EMP",
+        root["channel"],
+        "first answer",
+        thread_ts=root["ts"],
+        event_id=first.event_id,
+        retry=1,
+        record=False,
+        ts=first.ts,
+    )
     sb.driver.message("U0EMP3", root["channel"], "I am not part of this", thread_ts=root["ts"])
     sb.driver.bot_echo(root["channel"], "echo", thread_ts=root["ts"])
     time.sleep(0.5)

@@ -8,9 +8,16 @@ from bot.demo.sandbox import Sandbox
 from storage.models import Answer, AuditLog, CheckIn, DevelopmentPoint, Person
 from tests.e2e.checkin_helpers import answer, thread_root, wait_thread_posts
 
-ZH = ["这周还不错，新版上线了。", "目标完成了六成，卡在支付页。", "我自己组织了用户访谈，效果很好。",
-      "给老板汇报的时候我总是讲不清重点，PPT 做了很多页也没用。", "数据一多我就不知道从哪下手分析。",
-      "希望能多和数据团队交流。", "想练习怎么把汇报讲得更有条理。", "谢谢，很有帮助。"]
+ZH = [
+    "这周还不错，新版上线了。",
+    "目标完成了六成，卡在支付页。",
+    "我自己组织了用户访谈，效果很好。",
+    "给老板汇报的时候我总是讲不清重点，PPT 做了很多页也没用。",
+    "数据一多我就不知道从哪下手分析。",
+    "希望能多和数据团队交流。",
+    "想练习怎么把汇报讲得更有条理。",
+    "谢谢，很有帮助。",
+]
 
 
 def test_full_checkin_in_chinese(sandbox: Sandbox) -> None:
@@ -45,8 +52,16 @@ def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
 def test_reflection_is_offered_to_the_manager_at_the_next_checkin(sandbox: Sandbox) -> None:
     sb = sandbox
     sb.driver.slash("U0EMP", "/checkin", "")
-    root = sb.stub.wait_for(lambda s: next((c for c in s.calls_of("chat.postMessage")
-                                            if c.params["channel"] == "D0EMP" and not c.params.get("thread_ts")), None))
+    root = sb.stub.wait_for(
+        lambda s: next(
+            (
+                c
+                for c in s.calls_of("chat.postMessage")
+                if c.params["channel"] == "D0EMP" and not c.params.get("thread_ts")
+            ),
+            None,
+        )
+    )
     r = {"channel": "D0EMP", "ts": root.response["ts"]}
     wait_thread_posts(sb, r["channel"], r["ts"], 1)
     answer(sb, "U0EMP", r, "I want more practice presenting to execs.", 2)
@@ -55,8 +70,9 @@ def test_reflection_is_offered_to_the_manager_at_the_next_checkin(sandbox: Sandb
     with Session(sb.services.engine) as s:
         assert s.exec(select(CheckIn).where(CheckIn.kind == "reflection")).one().state == "done"
     sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")
-    shared = sb.stub.wait_for(lambda s: next((c for c in s.calls_of("chat.postEphemeral")
-                                              if "reflection" in c.params.get("text", "")), None))
+    shared = sb.stub.wait_for(
+        lambda s: next((c for c in s.calls_of("chat.postEphemeral") if "reflection" in c.params.get("text", "")), None)
+    )
     assert shared.params["user"] == "U0MGR" and "presenting to execs" in shared.params["text"]
 
 

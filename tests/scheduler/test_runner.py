@@ -13,7 +13,7 @@ def test_jobs_are_stable_coalesced_and_persistent(sqlite_services: Services) -> 
     sched.start(paused=True)
     try:
         jobs = {j.id: j for j in sched.get_jobs()}
-        assert set(jobs) == {"tick", "deliver"}
+        assert set(jobs) == {"tick", "deliver", "retention", "close_abandoned"}
         assert all(j.coalesce and j.max_instances == 1 and j.misfire_grace_time is None for j in jobs.values())
         assert jobs["tick"].func_ref == "scheduler.jobs:tick"
         assert runner.JOBS_TABLE in inspect(sqlite_services.engine).get_table_names()
@@ -22,7 +22,7 @@ def test_jobs_are_stable_coalesced_and_persistent(sqlite_services: Services) -> 
     again = runner.build_scheduler(sqlite_services)  # a restart replaces the stored jobs instead of adding twice
     again.start(paused=True)
     try:
-        assert sorted(j.id for j in again.get_jobs()) == ["deliver", "tick"]
+        assert sorted(j.id for j in again.get_jobs()) == ["close_abandoned", "deliver", "retention", "tick"]
     finally:
         again.shutdown(wait=False)
 

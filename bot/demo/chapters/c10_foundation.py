@@ -26,7 +26,10 @@ def play(sb: Sandbox, tr: Transcript) -> None:
     after = len(sb.stub.calls_of("chat.postMessage"))
     tr.say(f"    retry answered HTTP 200 and ignored: bot messages before {before}, after {after}")
 
-    forged = d.send(b"command=%2Fhr&text=broadcast+all+pwned&user_id=U0EMP", "application/x-www-form-urlencoded",
-                    signature="v0=" + "0" * 64)
+    forged = d.send(
+        b"command=%2Fhr&text=broadcast+all+pwned&user_id=U0EMP",
+        "application/x-www-form-urlencoded",
+        signature="v0=" + "0" * 64,
+    )
     stale = d.slash("U0EMP", "/checkin", "status", timestamp=1_000_000_000)
     tr.say(f"A forged request is refused with HTTP {forged.status}; a replayed one from 2001 with HTTP {stale.status}.")

@@ -34,8 +34,9 @@ def _play(sb: Sandbox, tr: Transcript, manager: str, employee: str, script: list
     tr.say(f"{tr.name(manager)} types `/checkin @{tr.name(employee)}`")
     sent = sb.driver.slash(manager, "/checkin", f"<@{employee}>")
     tr.block(f"(only {tr.name(manager)} sees) GrowthLoop:", [sent.json().get("text", "")], "    ")
-    root = sb.stub.wait_for(lambda s: next((c for c in s.calls_of("chat.postMessage")[n_before:]
-                                            if not c.params.get("thread_ts")), None))
+    root = sb.stub.wait_for(
+        lambda s: next((c for c in s.calls_of("chat.postMessage")[n_before:] if not c.params.get("thread_ts")), None)
+    )
     channel, ts = root.params["channel"], root.response["ts"]
 
     def posts() -> int:

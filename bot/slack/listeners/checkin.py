@@ -24,7 +24,9 @@ def _resolve_name(services: Services, name: str) -> str | None:
     with session_scope(services.engine) as session:
         rows = session.exec(select(Person).where(Person.forgotten == False)).all()  # noqa: E712
     low = name.lower()
-    hits = [p.slack_id for p in rows if (p.name or "").lower() in (low,) or (p.email or "").split("@")[0].lower() == low]
+    hits = [
+        p.slack_id for p in rows if (p.name or "").lower() in (low,) or (p.email or "").split("@")[0].lower() == low
+    ]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -34,7 +36,7 @@ def register(app: App, services: Services) -> None:
         loc, user, text = context.get("locale", "en"), command["user_id"], (command.get("text") or "").strip()
         word = text.split()[0].lower() if text else ""
         if word in ("pause", "resume", "status"):
-            return _cadence(ack, services, user, loc, word, text[len(word):].strip())
+            return _cadence(ack, services, user, loc, word, text[len(word) :].strip())
         target = (mentions(text) or [None])[0]
         if target is None and plain_names(text):
             target = _resolve_name(services, plain_names(text)[0]) or plain_names(text)[0]
@@ -51,7 +53,9 @@ def register(app: App, services: Services) -> None:
         except checkins.Refusal as r:
             return ack(response_type="ephemeral", text=t(r.key, loc, **r.kw))
         if started.existing:
-            out = flows.start_checkin_flow(services, client, manager_slack_id=user, employee_slack_id=target, locale=loc)
+            out = flows.start_checkin_flow(
+                services, client, manager_slack_id=user, employee_slack_id=target, locale=loc
+            )
             return ack(response_type="ephemeral", text=out.message)
         ack(response_type="ephemeral", text=t("checkin_starting", loc, name=started.employee.name))
         flows.start_checkin_flow(services, client, manager_slack_id=user, employee_slack_id=target, locale=loc)
@@ -70,7 +74,9 @@ def register(app: App, services: Services) -> None:
         user = body["user"]["id"]
         turn = checkins.steer(services, checkin_id=int(action["value"]), user=user, move=_MOVES[action["action_id"]])
         if turn is None:
-            client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=t("checkin_only_pair", context["locale"]))
+            client.chat_postEphemeral(
+                channel=body["channel"]["id"], user=user, text=t("checkin_only_pair", context["locale"])
+            )
             return
         flows.continue_after(services, client, turn)
 
@@ -89,8 +95,9 @@ def _cadence(ack: Ack, services: Services, user: str, loc: str, word: str, arg: 
     if word == "pause":
         try:
             until = cadence.pause(services, slack_id=user, duration=cadence.parse_duration(arg))
-        except ValueError as err:
-            return ack(response_type="ephemeral", text=f"{err}\n{t('checkin_usage_pause', loc)}")
+        except ValueError as err:  # cadence.UserError knows the user's language
+            reason = err.text(loc) if hasattr(err, "text") else str(err)
+            return ack(response_type="ephemeral", text=f"{reason}\n{t('checkin_usage_pause', loc)}")
         return ack(response_type="ephemeral", text=t("checkin_paused", loc, date=fmt_date(until, tz, loc)))
     if word == "resume":
         cadence.resume(services, slack_id=user)

@@ -7,22 +7,34 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
+from bot.access import access_of
 from bot.i18n import fmt_date, t
 from bot.profile import GrowthLog, growth_log
 from bot.services import Services
 from bot.slack.blocks_checkin import clip
 from bot.slack.parsing import mentions
 
-ICONS = {"checkin": "🗓", "answer": "💬", "point": "🌱", "action": "🎯", "learning": "📚", "kudos": "🙌"}
+ICONS = {"checkin": "🗓", "answer": "💬", "point": "🌱", "action": "🎯", "learning": "📚", "kudos": "🙌", "goal": "🏁"}
 
 
 def growth_blocks(log: GrowthLog, *, locale: str, tz: str, limit: int = 40) -> list[dict[str, Any]]:
     p = log.person
     blocks: list[Any] = [
         HeaderBlock(text=clip(t("growth_title", locale, name=p.name), 150)),
-        SectionBlock(text=MarkdownTextObject(text=t("growth_profile", locale, role=p.role or "-", team=p.team or "-",
-                                                    open=log.open_points, closed=log.closed_points,
-                                                    done=log.courses_done, kudos=log.kudos))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=t(
+                    "growth_profile",
+                    locale,
+                    role=p.role or "-",
+                    team=p.team or "-",
+                    open=log.open_points,
+                    closed=log.closed_points,
+                    done=log.courses_done,
+                    kudos=log.kudos,
+                )
+            )
+        ),
     ]
     if log.answers_hidden:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("growth_hr_hidden", locale))]))
@@ -49,10 +61,15 @@ def register(app: App, services: Services) -> None:
         if text and not targets:
             return ack(response_type="ephemeral", text=t("help_growth", loc))
         subject = targets[0] if targets else user
+        if not access_of(context).may_view_person(subject):  # checked again, with the audit, in growth_log
+            return ack(response_type="ephemeral", text=t("growth_refused", loc))
         log = growth_log(services, viewer_slack_id=user, subject_slack_id=subject, locale=loc)
         if log is None:
             return ack(response_type="ephemeral", text=t("growth_refused", loc))
         person = context.get("person")
         tz = person.timezone if person else "UTC"
-        return ack(response_type="ephemeral", text=t("growth_title", loc, name=log.person.name),
-                   blocks=growth_blocks(log, locale=loc, tz=tz))
+        return ack(
+            response_type="ephemeral",
+            text=t("growth_title", loc, name=log.person.name),
+            blocks=growth_blocks(log, locale=loc, tz=tz),
+        )

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.access import access_of
 from bot.i18n import t
 from bot.services import Services
 from bot.slack.blocks_home import POINTS_PER_PAGE, REPORTS_PER_PAGE
@@ -76,21 +77,27 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         manager, employee = body["user"]["id"], str(action.get("value", ""))
+        if not access_of(context).manages(employee):  # the button is only shown for reports; the value is forgeable
+            text = t("checkin_not_your_report", context["locale"], name=f"<@{employee}>", user=employee)
+            _dm(client, manager, text)
+            return
         try:
             from bot.slack.flows import start_checkin_flow  # the check-in surface, when present
         except ImportError:
             _dm(client, manager, t("home_checkin_unavailable", context["locale"], user=employee))
             return
-        start_checkin_flow(
+        out = start_checkin_flow(
             services, client, manager_slack_id=manager, employee_slack_id=employee, locale=context["locale"]
         )
+        if not out.ok and out.message:
+            _dm(client, manager, out.message)
         publish_home(services, client, manager)
 
     @app.action("home_post_report")
     def post_report_clicked(ack: Ack, body: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         ack()
-        person, user, locale = context.get("person"), body["user"]["id"], context["locale"]
-        if person is None or not person.is_hr_admin:
+        user, locale = body["user"]["id"], context["locale"]
+        if not access_of(context).is_hr_admin:
             _dm(client, user, t("home_not_admin", locale))
             return
         from bot.slack.reporting import post_report

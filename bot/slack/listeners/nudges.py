@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot import nudges
+from bot.access import access_of, nudge_manager
 from bot.cadence import UserError
 from bot.i18n import t
 from bot.services import Services
@@ -25,12 +26,21 @@ def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
     client.chat_postEphemeral(channel=body["channel"]["id"], user=body["user"]["id"], text=text)
 
 
+def _owns(services: Services, context: dict[str, Any], action: dict[str, Any]) -> bool:
+    """Only the manager the nudge was sent to may act on it (a forwarded or forged click is refused)."""
+    value = str(action.get("value") or "")
+    me = access_of(context).slack_id
+    return value.isdigit() and len(value) < 10 and me is not None and nudge_manager(services, int(value)) == me
+
+
 def register(app: App, services: Services) -> None:
     @app.action(ACTION_SNOOZE)
     @app.action(ACTION_SKIP)
     def snooze_or_skip(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any],
                        client: WebClient) -> None:
         ack()
+        if not _owns(services, context, action):
+            return _tell(client, body, t("access_nudge_not_yours", context.get("locale")))
         act = nudges.snooze if action["action_id"] == ACTION_SNOOZE else nudges.skip
         try:
             outcome = act(services, nudge_id=int(action["value"]), actor=body["user"]["id"])
@@ -43,6 +53,8 @@ def register(app: App, services: Services) -> None:
     def start(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any],
               client: WebClient) -> None:
         ack()
+        if not _owns(services, context, action):
+            return _tell(client, body, t("access_nudge_not_yours", context.get("locale")))
         actor, nudge_id = body["user"]["id"], int(action["value"])
         try:
             manager, employee = nudges.peek(services, nudge_id=nudge_id, actor=actor)

@@ -200,6 +200,15 @@ class SlackDriver:
                    "message": message, "response_url": f"https://hooks.slack.com/app/{TEAM}/{n}/x"}
         return self._interactive(payload)
 
+    def action(self, user: str, action_id: str, value: str, *, channel: str = "C0GENERAL",
+               message_ts: str = "1.000001") -> Sent:
+        """A block_actions click on any button, as if it existed (for access-control and fuzz tests)."""
+        message = {"ts": message_ts, "channel": channel,
+                   "blocks": [{"type": "actions", "block_id": "b", "elements": [
+                       {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text",
+                                                                                            "text": action_id}}]}]}
+        return self.click(user, message, action_id, value)
+
 
 def _find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> dict[str, Any] | None:
     for block in blocks:
