@@ -115,13 +115,13 @@ class OfflineCoach:
 
             self.gap_model = load_gap_model()
 
-    def find_points(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
+    def find_points(self, answers: Sequence[Any], employee_slack_id: str, locale: str = "en") -> list[PointDraft]:
         """Development points in `answers` (objects with .text and .author_slack_id), best first, one per competency."""
         if self.gap_model is not None:
-            return self._find_points_learned(answers, employee_slack_id)
-        return self._find_points_rules(answers, employee_slack_id)
+            return self._find_points_learned(answers, employee_slack_id, locale)
+        return self._find_points_rules(answers, employee_slack_id, locale)
 
-    def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
+    def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
         from bot.coach.gap_model import featurize
 
         assert self.gap_model is not None and self.matcher.embed is not None
@@ -153,15 +153,13 @@ class OfflineCoach:
             comp_scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
             cid = self.matcher.model.competencies[int(np.argmax(comp_scores))].id
             confidence = round(min(0.95, 0.5 * float(proba[i]) + (0.4 if rule else 0.2)), 2)
-            why = f"gap language ({sig.cue})" if rule and sig else f"classifier p={proba[i]:.2f}"
-            draft = PointDraft(
-                competency=cid, evidence=sentence, confidence=confidence, reason=f"{why} about {cid.replace('_', ' ')}"
-            )
+            reason = _reason(self.matcher.model, cid, sig.cue if rule and sig else None, float(proba[i]), locale)
+            draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason)
             if cid not in best or best[cid].confidence < confidence:
                 best[cid] = draft
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
-    def _find_points_rules(self, answers: Sequence[Any], employee_slack_id: str) -> list[PointDraft]:
+    def _find_points_rules(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
         candidates: list[tuple[str, np.ndarray, float]] = []  # (sentence, context cue hits, strength)
         seen: set[str] = set()
         for a in answers:
@@ -189,7 +187,7 @@ class OfflineCoach:
             margin = top - float(scores[order[1]])
             cid = self.matcher.model.competencies[int(order[0])].id
             confidence = round(float(min(0.95, 0.35 + 0.35 * strength + 0.1 * min(margin, 2.0))), 2)
-            reason = f"gap language ({sentence_cue(sentence)}) about {cid.replace('_', ' ')}"
+            reason = _reason(self.matcher.model, cid, sentence_cue(sentence), None, locale)
             draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason)
             if cid not in best or best[cid].confidence < confidence:
                 best[cid] = draft
@@ -198,13 +196,23 @@ class OfflineCoach:
     def analyse(
         self, *, answers: list[Answer], employee_slack_id: str, locale: str, checkin_id: int | None = None
     ) -> Analysis:
-        points = self.find_points(answers, employee_slack_id)
+        points = self.find_points(answers, employee_slack_id, locale)
         return Analysis(summary=offline_summary(answers, points, locale, self.matcher.model), points=points)
 
     def follow_up(
         self, *, question_text: str, answer_text: str, locale: str, checkin_id: int | None = None
     ) -> str | None:
         return None
+
+
+def _reason(model: CompetencyModel, cid: str, cue: str | None, proba: float | None, locale: str) -> str:
+    """Why a sentence was flagged, in the reader's language."""
+    name = model.name(cid, locale)
+    if locale == "zh":
+        why = f"出现差距表述“{cue}”" if cue else f"分类器判断为待提升（p={proba:.2f}）"
+        return f"{why}，与“{name}”相关"
+    why = f"gap language “{cue}”" if cue else f"the classifier reads it as a gap (p={proba:.2f})"
+    return f"{why}, about {name.lower()}"
 
 
 def sentence_cue(sentence: str) -> str:
