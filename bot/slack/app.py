@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -18,6 +19,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.middleware import make_dedupe, make_person_context, release_event
 
 log = logging.getLogger(__name__)
+LISTENER_THREADS = 32  # below the engine's pool (10 + 20 overflow) plus the request threads' short sessions
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
@@ -41,12 +43,14 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
             bot_id=auth["bot_id"],
         )
 
-    logging.getLogger("slack_bolt.App").setLevel(logging.ERROR)  # it warns that `authorize` overrides the token
     app = App(
         signing_secret=settings.slack_signing_secret,
         client=client,
         authorize=authorize,
         raise_error_for_unhandled_request=False,
+        # Bolt's default is 5 listener threads: a slash command's ack then waits behind slow thread replies (Slack
+        # calls, DB); measured in bench/bench_load.py (p99 1.9 s at 100 req/s with 5, see BENCHMARKS.md).
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.middleware(make_dedupe(services))
     app.middleware(make_person_context(services))
@@ -59,8 +63,10 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
             release_event(services, context["event_id"])  # let Slack's retry redo it
         user, channel = _where(body)
         if user and channel:
+            thread = _thread(body)
             try:
-                client.chat_postEphemeral(channel=channel, user=user, text=t("generic_error", context.get("locale")))
+                client.chat_postEphemeral(channel=channel, user=user, text=t("generic_error", context.get("locale")),
+                                          **({"thread_ts": thread} if thread else {}))
             except Exception:
                 log.warning("could not tell the user about the error")
         return BoltResponse(status=500, body="")
@@ -68,8 +74,27 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     return app
 
 
+class _DropTokenSkipped(logging.Filter):
+    """Bolt warns that `authorize` replaces the token: intended here (one cached auth.test), so not worth a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be ignored" not in record.getMessage()
+
+
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """Who acted and in which channel, for slash commands and interactivity payloads."""
+    """Who acted and in which channel, for slash commands, interactivity payloads and message events."""
     user = body.get("user_id") or (body["user"].get("id") if isinstance(body.get("user"), dict) else None)
     channel = body.get("channel_id") or (body["channel"].get("id") if isinstance(body.get("channel"), dict) else None)
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    if event.get("type") == "message" and not event.get("bot_id"):  # e.g. a check-in answer whose next step failed
+        user, channel = user or event.get("user"), channel or event.get("channel")
     return user, channel
+
+
+def _thread(body: dict[str, Any]) -> str | None:
+    """The thread a failed message event belongs to (the error note goes there, next to the reply)."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    return event.get("thread_ts") if event.get("type") == "message" else None
+
+
+logging.getLogger("slack_bolt.App").addFilter(_DropTokenSkipped())

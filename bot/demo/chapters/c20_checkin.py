@@ -31,7 +31,8 @@ ZH = [
 
 def _play(sb: Sandbox, tr: Transcript, manager: str, employee: str, script: list[tuple[str, str]]) -> None:
     n_before = len(sb.stub.calls_of("chat.postMessage"))
-    tr.say(f"{tr.name(manager)} types `/checkin @{tr.name(employee)}`")
+    verb = "输入" if sb.extra.get("lang") == "zh" else "types"
+    tr.say(f"{tr.name(manager)} {verb} `/checkin @{tr.name(employee)}`")
     sent = sb.driver.slash(manager, "/checkin", f"<@{employee}>")
     tr.block(f"(only {tr.name(manager)} sees) GrowthLoop:", [sent.json().get("text", "")], "    ")
     root = sb.stub.wait_for(
@@ -51,6 +52,10 @@ def _play(sb: Sandbox, tr: Transcript, manager: str, employee: str, script: list
 
 
 def play(sb: Sandbox, tr: Transcript) -> None:
-    _play(sb, tr, "U0MGR", "U0EMP", EN)
-    tr.say("")
-    _play(sb, tr, "U0MGRZH", "U0EMPZH", ZH)
+    pairs = [("U0MGR", "U0EMP", EN), ("U0MGRZH", "U0EMPZH", ZH)]
+    if sb.extra.get("lang") == "zh":
+        pairs.reverse()
+    for i, (manager, employee, script) in enumerate(pairs):
+        if i:
+            tr.say("")
+        _play(sb, tr, manager, employee, script)
