@@ -1,0 +1,108 @@
+"""The check-in service on both stores, with a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot import checkins
+from bot.checkin_flow import Move
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import Answer, CheckIn
+from storage.people import upsert_person
+
+T0 = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def org(services: Services) -> Services:
+    services.clock = lambda: T0
+    with session_scope(services.engine) as s:
+        upsert_person(session=s, slack_id="U0MGR", name="Maria", locale="en")
+        upsert_person(session=s, slack_id="U0EMP", name="Erik", manager_slack_id="U0MGR", locale="zh")
+        upsert_person(session=s, slack_id="U0OTH", name="Olga")
+    return services
+
+
+def _start(services: Services) -> CheckIn:
+    started = checkins.start_guided(services, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    return checkins.attach_thread(services, checkin_id=started.checkin.id or 0, channel_id="G1", thread_ts="100.1")
+
+
+def test_refusals(org: Services) -> None:
+    with pytest.raises(checkins.Refusal) as r:
+        checkins.start_guided(org, manager_slack_id="U0OTH", employee_slack_id="U0EMP")
+    assert r.value.key == "checkin_not_your_report" and r.value.kw["name"] == "Erik"
+    with pytest.raises(checkins.Refusal, match="checkin_self"):
+        checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0MGR")
+    with pytest.raises(checkins.Refusal, match="checkin_unknown_person"):
+        checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0NOBODY")
+
+
+def test_locales_of_a_mixed_pair_and_the_open_checkin_is_reused(org: Services) -> None:
+    c = _start(org)
+    assert c.locales == ["en", "zh"]
+    again = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    assert again.existing and again.checkin.id == c.id
+
+
+def test_replies_store_and_advance_and_duplicates_do_not(org: Services) -> None:
+    c = _start(org)
+    t1 = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="first", ts="101.1")
+    assert t1 is not None and t1.question is not None and t1.checkin.step == 1
+    dup = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="first", ts="101.1")
+    assert dup is not None and dup.duplicate
+    assert checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0OTH", text="hi", ts="102.1") is None
+    assert checkins.reply(org, channel_id="G1", thread_ts="999.9", user="U0EMP", text="hi", ts="103.1") is None
+    t2 = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="noted", ts="104.1")
+    assert t2 is not None and t2.checkin.step == 2
+    back = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="back", ts="105.1")
+    assert back is not None and back.moved is Move.BACK and back.checkin.step == 1
+    with Session(org.engine) as s:
+        rows = s.exec(select(Answer).order_by(Answer.id)).all()  # type: ignore[arg-type]
+    assert [(a.text, a.author_slack_id, a.step) for a in rows] == [("first", "U0EMP", 0), ("noted", "U0MGR", 1)]
+    assert c.id is not None
+
+
+def test_done_finishes_and_stores_points_once(org: Services) -> None:
+    c = _start(org)
+    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP",
+                   text="I struggle to present our roadmap to the executives.", ts="101.1")
+    turn = checkins.steer(org, checkin_id=c.id or 0, user="U0EMP", move=Move.DONE)
+    assert turn is not None and turn.finished
+    fin = checkins.finish(org, checkin_id=c.id or 0)
+    assert fin.checkin.state == "done" and fin.checkin.finished_at == T0
+    assert [p.competency for p in fin.points] == ["communication"]
+    again = checkins.finish(org, checkin_id=c.id or 0)
+    assert [p.id for p in again.points] == [p.id for p in fin.points]
+    assert checkins.steer(org, checkin_id=c.id or 0, user="U0EMP", move=Move.SKIP) is None
+
+
+def test_silent_for_seven_days_is_abandoned_with_answers_kept(org: Services) -> None:
+    c = _start(org)
+    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="kept", ts="101.1")
+    org.clock = lambda: T0 + timedelta(days=6, hours=23)
+    assert checkins.abandon_stale(org) == []
+    org.clock = lambda: T0 + timedelta(days=7, minutes=1)
+    closed = checkins.abandon_stale(org)
+    assert [x.id for x in closed] == [c.id]
+    with Session(org.engine) as s:
+        assert s.exec(select(CheckIn)).one().state == "abandoned"
+        assert s.exec(select(Answer)).one().text == "kept"
+
+
+def test_point_feedback_only_by_the_employee(org: Services) -> None:
+    c = _start(org)
+    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP",
+                   text="I struggle to present our roadmap to the executives.", ts="101.1")
+    fin = checkins.finish(org, checkin_id=c.id or 0)
+    pid = fin.points[0].id or 0
+    assert checkins.set_point_feedback(org, point_id=pid, user="U0MGR", confirm=True) is None
+    p = checkins.set_point_feedback(org, point_id=pid, user="U0EMP", confirm=False, reason="It was one bad day")
+    assert p is not None and p.disputed and p.dispute_text == "It was one bad day" and p.status == "open"
+    assert checkins.close_point(org, point_id=pid, manager_slack_id="U0OTH") is None
+    closed = checkins.close_point(org, point_id=pid, manager_slack_id="U0MGR")
+    assert closed is not None and closed.status == "closed" and closed.closed_at == T0
