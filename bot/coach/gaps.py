@@ -227,8 +227,9 @@ _ZH_RESOLVED = [
     "以前总",
 ]
 _EN_OTHERS = re.compile(
-    r"^\s*(the other team|other teams|they|their|our (designer|designers|vendor|partner|client|clients|customer|customers)|"
-    r"my (colleague|colleagues|peer|peers)|the (design|sales|marketing|ops|platform|data|backend|frontend|qa|support|legal|finance) team|"
+    r"^\s*(the other team|other teams|they|their|"
+    r"our (designer|designers|vendor|partner|client|clients|customer|customers)|my (colleague|colleagues|peer|peers)|"
+    r"the (design|sales|marketing|ops|platform|data|backend|frontend|qa|support|legal|finance) team|"
     r"everyone else|the vendor|the client|the customer|product|engineering|leadership)\b",
     re.I,
 )
@@ -250,38 +251,59 @@ def _is_zh(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """What the lexicons see in one sentence."""
+
+    hits: list[str]
+    resolved: bool
+    others: bool
+    second_third: bool
+    first: bool
+    zh: bool
+
+
+def _scan(s: str) -> _Scan:
+    if _is_zh(s):
+        return _Scan(
+            hits=[w for w in _ZH_GAP if w in s],
+            resolved=any(w in s for w in _ZH_RESOLVED),
+            others=bool(_ZH_OTHERS.match(s)) and "我" not in s,
+            second_third=any(w in s for w in ("他", "她", "你")),
+            first="我" in s,
+            zh=True,
+        )
+    low = s.lower()
+    return _Scan(
+        hits=[m.group(0) for p in _EN_GAP if (m := re.search(p, low))],
+        resolved=any(re.search(p, low) for p in _EN_RESOLVED),
+        others=bool(_EN_OTHERS.match(s)) and not _EN_FIRST.search(s),
+        second_third=bool(_EN_SECOND_THIRD.search(s)),
+        first=bool(_EN_FIRST.search(s)),
+        zh=False,
+    )
+
+
 def gap_signal(sentence: str, *, author_is_manager: bool) -> GapSignal | None:
     """The gap language in `sentence`, or None when there is none, it is negated/solved, or it is someone else's."""
     s = sentence.strip()
     if not s:
         return None
-    low = s.lower()
-    if _is_zh(s):
-        hits = [w for w in _ZH_GAP if w in s]
-        resolved = any(w in s for w in _ZH_RESOLVED)
-        others = bool(_ZH_OTHERS.match(s)) and "我" not in s
-        mentions_employee = any(w in s for w in ("他", "她", "你"))
-        first_person = "我" in s
-    else:
-        hits = [m.group(0) for p in _EN_GAP if (m := re.search(p, low))]
-        resolved = any(re.search(p, low) for p in _EN_RESOLVED)
-        others = bool(_EN_OTHERS.match(s)) and not _EN_FIRST.search(s)
-        mentions_employee = bool(_EN_SECOND_THIRD.search(s))
-        first_person = bool(_EN_FIRST.search(s))
-    if not hits or resolved or others:
+    sc = _scan(s)
+    if not sc.hits or sc.resolved or sc.others:
         return None
-    if not author_is_manager and _third_party_subject(s, hits[0]):
+    if not author_is_manager and _third_party_subject(s, sc.hits[0]):
         return None
     if author_is_manager:
         # The manager's sentence is about the employee only when it talks about "you/she/he", not about themself.
-        about = mentions_employee
-        if not about:
+        if not sc.second_third:
             return None
+        about = True
     else:
-        about = first_person or not mentions_employee
+        about = sc.first or not sc.second_third
     strong = {"struggl", "不够", "困难", "还需要提升", "需要提升", "不擅长", "短板", "薄弱", "欠缺", "没把握", "吃力"}
-    strength = 0.9 if any(any(k in h for k in strong) for h in hits) else 0.6 + 0.1 * min(len(hits) - 1, 2)
-    return GapSignal(strength=min(strength, 1.0), cue=hits[0], about_employee=about)
+    strength = 0.9 if any(any(k in h for k in strong) for h in sc.hits) else 0.6 + 0.1 * min(len(sc.hits) - 1, 2)
+    return GapSignal(strength=min(strength, 1.0), cue=sc.hits[0], about_employee=about)
 
 
 _SPLIT = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
@@ -314,22 +336,10 @@ def _third_party_subject(sentence: str, cue: str) -> bool:
 def gap_features(sentence: str, *, author_is_manager: bool) -> list[float]:
     """Interpretable lexical features for the learned gap classifier (see `bot.coach.gap_model`)."""
     s = sentence.strip()
-    low = s.lower()
-    zh = _is_zh(s)
-    if zh:
-        hits = [w for w in _ZH_GAP if w in s]
-        resolved = any(w in s for w in _ZH_RESOLVED)
-        others = bool(_ZH_OTHERS.match(s)) and "我" not in s
-        second_third = any(w in s for w in ("他", "她", "你"))
-        first = "我" in s
-    else:
-        hits = [m.group(0) for p in _EN_GAP if (m := re.search(p, low))]
-        resolved = any(re.search(p, low) for p in _EN_RESOLVED)
-        others = bool(_EN_OTHERS.match(s)) and not _EN_FIRST.search(s)
-        second_third = bool(_EN_SECOND_THIRD.search(s))
-        first = bool(_EN_FIRST.search(s))
+    sc = _scan(s)
+    hits, resolved, others, second_third, first, zh = sc.hits, sc.resolved, sc.others, sc.second_third, sc.first, sc.zh
     third = bool(hits) and _third_party_subject(s, hits[0])
-    negation = bool(re.search(r"\b(not|never|no|don'?t|didn'?t|can'?t|won'?t|hadn'?t|haven'?t)\b", low)) or any(
+    negation = bool(re.search(r"\b(not|never|no|don'?t|didn'?t|can'?t|won'?t|hadn'?t|haven'?t)\b", s.lower())) or any(
         w in s for w in ("不", "没", "未", "别")
     )
     return [

@@ -121,22 +121,37 @@ class OfflineCoach:
             return self._find_points_learned(answers, employee_slack_id, locale)
         return self._find_points_rules(answers, employee_slack_id, locale)
 
-    def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
-        from bot.coach.gap_model import featurize
-
-        assert self.gap_model is not None and self.matcher.embed is not None
-        cands: list[tuple[str, bool, np.ndarray]] = []
+    def _candidates(
+        self, answers: Sequence[Any], employee_slack_id: str, rules_only: bool
+    ) -> list[tuple[str, bool, np.ndarray, float]]:
+        """(sentence, by the manager, context cue hits, rule strength or 0) for each distinct sentence."""
+        out: list[tuple[str, bool, np.ndarray, float]] = []
         seen: set[str] = set()
         for a in answers:
             is_manager = a.author_slack_id != employee_slack_id
             context_hits: np.ndarray | None = None
             for s in sentences(a.text):
-                if s in seen or len(cands) >= MAX_CANDIDATES:
+                if s in seen or len(out) >= MAX_CANDIDATES:
                     continue
                 seen.add(s)
+                sig = gap_signal(s, author_is_manager=is_manager)
+                strength = sig.strength if sig is not None and sig.about_employee else 0.0
+                if rules_only and not strength:
+                    continue
                 if context_hits is None:
                     context_hits = self.matcher.cue_hits(a.text[:5000])
-                cands.append((s, is_manager, context_hits))
+                out.append((s, is_manager, context_hits, strength))
+        return out
+
+    def _keep_best(self, best: dict[str, PointDraft], draft: PointDraft) -> None:
+        if draft.competency not in best or best[draft.competency].confidence < draft.confidence:
+            best[draft.competency] = draft
+
+    def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
+        from bot.coach.gap_model import featurize
+
+        assert self.gap_model is not None and self.matcher.embed is not None
+        cands = self._candidates(answers, employee_slack_id, rules_only=False)
         if not cands:
             return []
         texts = [c[0] for c in cands]
@@ -144,41 +159,25 @@ class OfflineCoach:
         proba = self.gap_model.gap_proba(featurize(emb, texts, [c[1] for c in cands]))
         sims = self.matcher.similarity(texts)
         best: dict[str, PointDraft] = {}
-        for i, (sentence, is_manager, context) in enumerate(cands):
-            sig = gap_signal(sentence, author_is_manager=is_manager)
-            rule = sig is not None and sig.about_employee
-            score = float(proba[i]) + (RULE_BONUS if rule else 0.0)
-            if score < BLEND_THRESHOLD:
+        for i, (sentence, _, context, strength) in enumerate(cands):
+            rule = strength > 0
+            if float(proba[i]) + (RULE_BONUS if rule else 0.0) < BLEND_THRESHOLD:
                 continue
             comp_scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
             cid = self.matcher.model.competencies[int(np.argmax(comp_scores))].id
             confidence = round(min(0.95, 0.5 * float(proba[i]) + (0.4 if rule else 0.2)), 2)
-            reason = _reason(self.matcher.model, cid, sig.cue if rule and sig else None, float(proba[i]), locale)
-            draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason)
-            if cid not in best or best[cid].confidence < confidence:
-                best[cid] = draft
+            cue = sentence_cue(sentence) if rule else None
+            reason = _reason(self.matcher.model, cid, cue, float(proba[i]), locale)
+            self._keep_best(best, PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
     def _find_points_rules(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
-        candidates: list[tuple[str, np.ndarray, float]] = []  # (sentence, context cue hits, strength)
-        seen: set[str] = set()
-        for a in answers:
-            is_manager = a.author_slack_id != employee_slack_id
-            context_hits: np.ndarray | None = None
-            for s in sentences(a.text):
-                if s in seen or len(candidates) >= MAX_CANDIDATES:
-                    continue
-                seen.add(s)
-                sig = gap_signal(s, author_is_manager=is_manager)
-                if sig is not None and sig.about_employee:
-                    if context_hits is None:
-                        context_hits = self.matcher.cue_hits(a.text[:5000])
-                    candidates.append((s, context_hits, sig.strength))
-        if not candidates:
+        cands = self._candidates(answers, employee_slack_id, rules_only=True)
+        if not cands:
             return []
-        sims = self.matcher.similarity([c[0] for c in candidates])
+        sims = self.matcher.similarity([c[0] for c in cands])
         best: dict[str, PointDraft] = {}
-        for i, (sentence, context, strength) in enumerate(candidates):
+        for i, (sentence, _, context, strength) in enumerate(cands):
             scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
             order = np.argsort(-scores)
             top = float(scores[order[0]])
@@ -188,9 +187,7 @@ class OfflineCoach:
             cid = self.matcher.model.competencies[int(order[0])].id
             confidence = round(float(min(0.95, 0.35 + 0.35 * strength + 0.1 * min(margin, 2.0))), 2)
             reason = _reason(self.matcher.model, cid, sentence_cue(sentence), None, locale)
-            draft = PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason)
-            if cid not in best or best[cid].confidence < confidence:
-                best[cid] = draft
+            self._keep_best(best, PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
     def analyse(
