@@ -44,7 +44,9 @@ def people_csv(pairs: int) -> str:
     rows = ["slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin"]
     for i in range(pairs):
         rows.append(f"UM{i:05d},Manager {i},,,{'t' + str(i % 20)},em,Europe/Berlin,en,false")
-        rows.append(f"UE{i:05d},Employee {i},,UM{i:05d},{'t' + str(i % 20)},pm,Asia/Shanghai,{'zh' if i % 2 else 'en'},false")
+        rows.append(
+            f"UE{i:05d},Employee {i},,UM{i:05d},{'t' + str(i % 20)},pm,Asia/Shanghai,{'zh' if i % 2 else 'en'},false"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -68,15 +70,38 @@ def pct(values: list[float], p: float) -> float:
 class Cluster:
     def __init__(self, workers: int, db_url: str, data_dir: Path, stub: SlackStub) -> None:
         self.port = free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": stub.base_url, "GROWTHLOOP_DATA_DIR": str(data_dir), "DATABASE_URL": db_url}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": stub.base_url,
+            "GROWTHLOOP_DATA_DIR": str(data_dir),
+            "DATABASE_URL": db_url,
+        }
         for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
             env.pop(k, None)
         self.procs = []
         for i in range(workers):
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--no-scheduler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bot.cli",
+                        "serve",
+                        "--http",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.port),
+                        "--no-scheduler",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    cwd=ROOT,
+                )
+            )
             if i == 0:
                 self.wait_healthy()
         self.wait_healthy()
@@ -103,8 +128,9 @@ class Cluster:
             p.wait(timeout=30)
 
 
-def run_rate(driver: SlackDriver, rate: int, seconds: float, threads: list[tuple[str, str, str]],
-             counter: dict[str, int]) -> dict[str, float]:
+def run_rate(
+    driver: SlackDriver, rate: int, seconds: float, threads: list[tuple[str, str, str]], counter: dict[str, int]
+) -> dict[str, float]:
     """Open-loop load at `rate` req/s: half `/checkin help`, half thread replies spread over open check-ins."""
     total = int(rate * seconds)
     jobs: queue.Queue[tuple[float, int] | None] = queue.Queue()
@@ -127,8 +153,9 @@ def run_rate(driver: SlackDriver, rate: int, seconds: float, threads: list[tuple
                     sent = driver.slash(f"UE{n % 50:05d}", "/checkin", "help")
                 else:
                     user, channel, thread = threads[(n // 2) % len(threads)]
-                    sent = driver.message(user, channel, f"answer {n} {uuid.uuid4().hex[:6]}", thread_ts=thread,
-                                          record=False)
+                    sent = driver.message(
+                        user, channel, f"answer {n} {uuid.uuid4().hex[:6]}", thread_ts=thread, record=False
+                    )
                     with lock:
                         counter["replies"] += 1
                 ok = sent.status == 200
@@ -178,16 +205,25 @@ def main() -> None:
             db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
         (tmp / "people.csv").write_text(csv)
         env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp), "DATABASE_URL": db_url}
-        subprocess.run([sys.executable, "-m", "bot.cli", "people", "import", str(tmp / "people.csv")], env=env,
-                       check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "people", "import", str(tmp / "people.csv")],
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         cluster = Cluster(workers, db_url, tmp, stub)
         driver = SlackDriver(cluster.url, SECRET, stub)
         # open one check-in per pair so replies have threads to land in
         before = len(stub.calls_of("chat.postMessage"))
         for i in range(pairs):
             driver.slash(f"UM{i:05d}", "/checkin", f"<@UE{i:05d}>")
-        stub.wait_for(lambda s: len([c for c in s.calls_of("chat.postMessage")[before:]
-                                     if not c.params.get("thread_ts")]) >= pairs, timeout=300)
+        stub.wait_for(
+            lambda s, b=before: (
+                len([c for c in s.calls_of("chat.postMessage")[b:] if not c.params.get("thread_ts")]) >= pairs
+            ),
+            timeout=300,
+        )
         roots = [c for c in stub.calls_of("chat.postMessage")[before:] if not c.params.get("thread_ts")]
         eng = make_engine(db_url)
         with eng.connect() as c:
@@ -198,20 +234,25 @@ def main() -> None:
         rss0 = cluster.rss()
         for rate in [int(r) for r in args.rates.split(",")]:
             res = run_rate(driver, rate, args.seconds, threads, counter)
-            print(f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
-                  f"{res['p99']:>7.1f} {res['errors']:>6}")
+            print(
+                f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
+                f"{res['p99']:>7.1f} {res['errors']:>6}"
+            )
         time.sleep(3)
         with eng.connect() as c:
             stored = c.execute(text("select count(*) from answer")).scalar()
             finished = c.execute(text("select count(*) from checkin where state='done'")).scalar()
         # replies to finished check-ins are ignored by design: each check-in takes 8 answers at most
         expected = min(counter["replies"], 8 * len(threads))
-        print(f"        replies sent {counter['replies']}, answers stored {stored} (expected {expected}), "
-              f"check-ins finished {finished}")
+        print(
+            f"        replies sent {counter['replies']}, answers stored {stored} (expected {expected}), "
+            f"check-ins finished {finished}"
+        )
         if args.soak:
             res = run_rate(driver, 100, args.soak, threads, counter)
             print(f"        soak {args.soak:.0f}s at 100/s: p99 {res['p99']:.1f} ms, errors {res['errors']}")
-        print(f"        serve RSS MB per worker: start {[round(x) for x in rss0]}, end {[round(x) for x in cluster.rss()]}")
+        start_rss, end_rss = [round(x) for x in rss0], [round(x) for x in cluster.rss()]
+        print(f"        serve RSS MB per worker: start {start_rss}, end {end_rss}")
         cluster.stop()
         eng.dispose()
     stub.stop()

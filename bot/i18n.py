@@ -68,7 +68,10 @@ def t_both(key: str, locales: list[str], **kw: Any) -> str:
     return "\n".join(t(key, loc, **kw) for loc in seen)
 
 
-_WEEKDAYS = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "zh": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]}
+_WEEKDAYS = {
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "zh": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+}
 
 
 def fmt_dt(when: datetime, tz: str, locale: str | None) -> str:

@@ -79,7 +79,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def services(engine: Engine, tmp_path: Path) -> Services:
-    settings = load_settings(growthloop_data_dir=tmp_path, database_url=engine.url.render_as_string(hide_password=False))
+    settings = load_settings(
+        growthloop_data_dir=tmp_path, database_url=engine.url.render_as_string(hide_password=False)
+    )
     return Services(settings=settings, engine=engine)
 
 

@@ -34,6 +34,8 @@ def test_step_always_in_range(moves: list[Move], total: int) -> None:
 def test_steering_words_in_both_languages() -> None:
     assert word_command("Skip") is Move.SKIP
     assert word_command(" done! ") is Move.DONE
-    assert word_command("跳过") is Move.SKIP and word_command("返回") is Move.BACK and word_command("结束。") is Move.DONE
+    assert (
+        word_command("跳过") is Move.SKIP and word_command("返回") is Move.BACK and word_command("结束。") is Move.DONE
+    )
     assert word_command("I am done with the migration") is None
     assert word_command("") is None

@@ -69,8 +69,14 @@ def test_replies_store_and_advance_and_duplicates_do_not(org: Services) -> None:
 
 def test_done_finishes_and_stores_points_once(org: Services) -> None:
     c = _start(org)
-    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP",
-                   text="I struggle to present our roadmap to the executives.", ts="101.1")
+    checkins.reply(
+        org,
+        channel_id="G1",
+        thread_ts="100.1",
+        user="U0EMP",
+        text="I struggle to present our roadmap to the executives.",
+        ts="101.1",
+    )
     turn = checkins.steer(org, checkin_id=c.id or 0, user="U0EMP", move=Move.DONE)
     assert turn is not None and turn.finished
     fin = checkins.finish(org, checkin_id=c.id or 0)
@@ -96,8 +102,14 @@ def test_silent_for_seven_days_is_abandoned_with_answers_kept(org: Services) -> 
 
 def test_point_feedback_only_by_the_employee(org: Services) -> None:
     c = _start(org)
-    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP",
-                   text="I struggle to present our roadmap to the executives.", ts="101.1")
+    checkins.reply(
+        org,
+        channel_id="G1",
+        thread_ts="100.1",
+        user="U0EMP",
+        text="I struggle to present our roadmap to the executives.",
+        ts="101.1",
+    )
     fin = checkins.finish(org, checkin_id=c.id or 0)
     pid = fin.points[0].id or 0
     assert checkins.set_point_feedback(org, point_id=pid, user="U0MGR", confirm=True) is None

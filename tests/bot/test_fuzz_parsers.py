@@ -23,11 +23,16 @@ def test_people_csv_parses_or_names_a_line(body: str) -> None:
         assert all(r.line >= 2 for r in rows)
 
 
-@given(st.lists(st.tuples(st.from_regex(r"U[A-Z0-9]{4}", fullmatch=True), st.text(max_size=12)), max_size=5),
-       st.text(max_size=80))
+@given(
+    st.lists(st.tuples(st.from_regex(r"U[A-Z0-9]{4}", fullmatch=True), st.text(max_size=12)), max_size=5),
+    st.text(max_size=80),
+)
 def test_mentions_are_found_in_both_escaped_forms(users: list[tuple[str, str]], noise: str) -> None:
-    text = noise.replace("<", "") + " " + " ".join(
-        f"<@{u}|{n.replace('>', '')}>" if i % 2 else f"<@{u}>" for i, (u, n) in enumerate(users))
+    text = (
+        noise.replace("<", "")
+        + " "
+        + " ".join(f"<@{u}|{n.replace('>', '')}>" if i % 2 else f"<@{u}>" for i, (u, n) in enumerate(users))
+    )
     assert mentions(text) == list(dict.fromkeys(u for u, _ in users))
     assert "<@" not in strip_mentions(text)
     plain_names(text)

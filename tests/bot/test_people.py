@@ -64,7 +64,14 @@ class FakeDirectory:
 
 def test_first_contact_fills_timezone_and_locale_from_slack(services: Services) -> None:
     services.directory = FakeDirectory(
-        {"U0NEW": {"id": "U0NEW", "tz": "Asia/Shanghai", "locale": "zh-CN", "profile": {"display_name": "", "real_name": "Wang"}}}
+        {
+            "U0NEW": {
+                "id": "U0NEW",
+                "tz": "Asia/Shanghai",
+                "locale": "zh-CN",
+                "profile": {"display_name": "", "real_name": "Wang"},
+            }
+        }
     )
     p = ensure_person(services, "U0NEW")
     assert (p.name, p.timezone, p.locale, p.profile_synced) == ("Wang", "Asia/Shanghai", "zh", True)
@@ -73,7 +80,9 @@ def test_first_contact_fills_timezone_and_locale_from_slack(services: Services) 
 
 
 def test_empty_cells_are_filled_from_slack_when_reachable(services: Services) -> None:
-    services.directory = FakeDirectory({"U0A": {"tz": "America/New_York", "locale": "en-US", "profile": {"real_name": "Ann Lee"}}})
+    services.directory = FakeDirectory(
+        {"U0A": {"tz": "America/New_York", "locale": "en-US", "profile": {"real_name": "Ann Lee"}}}
+    )
     import_people(services, HEADER + "U0A,,,,t,r,,,false\n")
     with Session(services.engine) as s:
         ann = s.exec(select(Person)).one()

@@ -23,10 +23,21 @@ def _seed(services: Services) -> None:
         c = CheckIn(employee_slack_id="U0EMP", manager_slack_id="U0MGR", state="done", question_ids=["q"])
         s.add(c)
         s.flush()
-        s.add(Answer(checkin_id=c.id, question_id="q", step=0, author_slack_id="U0EMP", text="my secret answer",
-                     slack_ts="1.1"))
-        s.add(DevelopmentPoint(person_slack_id="U0EMP", checkin_id=c.id, competency="communication",
-                               evidence="my secret answer"))
+        s.add(
+            Answer(
+                checkin_id=c.id,
+                question_id="q",
+                step=0,
+                author_slack_id="U0EMP",
+                text="my secret answer",
+                slack_ts="1.1",
+            )
+        )
+        s.add(
+            DevelopmentPoint(
+                person_slack_id="U0EMP", checkin_id=c.id, competency="communication", evidence="my secret answer"
+            )
+        )
         s.add(Recognition(giver_slack_id="U0MGR", receivers=["U0EMP"], message="great demo"))
 
 
@@ -61,10 +72,16 @@ def test_cli_export_and_forget(tmp_path: Path) -> None:
     env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     csv = tmp_path / "people.csv"
-    csv.write_text("slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\n"
-                   "U0AAA,Ann,,,t,r,UTC,en,false\n")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "bot.cli", *a], env=env, capture_output=True,  # noqa: E731
-                                    text=True, timeout=120)
+    csv.write_text(
+        "slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\nU0AAA,Ann,,,t,r,UTC,en,false\n"
+    )
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "bot.cli", *a],
+        env=env,
+        capture_output=True,  # noqa: E731
+        text=True,
+        timeout=120,
+    )
     imp = run("people", "import", str(csv))
     assert imp.returncode == 0, imp.stderr
     out = run("export", "--person", "U0AAA")

@@ -27,8 +27,20 @@ def test_signed_slash_command_is_answered_in_the_users_language(sandbox: Sandbox
 
 def test_forged_and_stale_requests_get_401_and_store_nothing(sandbox: Sandbox) -> None:
     d = sandbox.driver
-    body = json.dumps({"type": "event_callback", "event_id": "EvFORGED", "event": {"type": "message", "user": "U0EMP",
-                       "channel": "D0EMP", "channel_type": "im", "text": "hi", "ts": "1.1"}}).encode()
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": "EvFORGED",
+            "event": {
+                "type": "message",
+                "user": "U0EMP",
+                "channel": "D0EMP",
+                "channel_type": "im",
+                "text": "hi",
+                "ts": "1.1",
+            },
+        }
+    ).encode()
     assert d.send(body, "application/json", signature="v0=" + "1" * 64).status == 401
     assert d.send(body, "application/json", timestamp=int(time.time()) - 6 * 60).status == 401
     wrong_secret = SlackDriver(sandbox.server.url, "not-the-secret", sandbox.stub)
@@ -71,12 +83,32 @@ def test_serve_http_process_through_the_sandbox(tmp_path: Path) -> None:
     stub = SlackStub().start()
     stub.add_user("U0EMP", "Erik", tz="Europe/Berlin", locale="zh-CN")
     port = _free_port()
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": stub.base_url, "GROWTHLOOP_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": stub.base_url,
+        "GROWTHLOOP_DATA_DIR": str(tmp_path),
+    }
     for k in ("SLACK_APP_TOKEN", "DATABASE_URL", "OPENAI_API_KEY", "CHROMA_URL"):
         env.pop(k, None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port",
-                             str(port), "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-scheduler",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -104,7 +136,8 @@ def test_serve_http_process_through_the_sandbox(tmp_path: Path) -> None:
 def test_serve_without_token_stops_with_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     env["GROWTHLOOP_DATA_DIR"] = str(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--http"], env=env, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--http"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [out.stderr.strip()] and "SLACK_BOT_TOKEN" in out.stderr

@@ -12,8 +12,11 @@ from bot.services import Services
 
 
 def _is_from_bot(event: dict[str, Any], context: dict[str, Any]) -> bool:
-    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or (
-        event.get("user") is not None and event.get("user") == context.get("bot_user_id"))
+    return (
+        bool(event.get("bot_id"))
+        or event.get("subtype") == "bot_message"
+        or (event.get("user") is not None and event.get("user") == context.get("bot_user_id"))
+    )
 
 
 def register(app: App, services: Services) -> None:
@@ -32,4 +35,6 @@ def register(app: App, services: Services) -> None:
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
-        client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=t("dm_hello", context.get("locale")))
+        client.chat_postEphemeral(
+            channel=event["channel"], user=event["user"], text=t("dm_hello", context.get("locale"))
+        )

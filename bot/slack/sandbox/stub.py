@@ -7,6 +7,7 @@ or 5xx for a share of calls.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -144,7 +145,9 @@ class SlackStub:
 
     def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [m for m in self.messages.get(channel, []) if m.get("thread_ts") == thread_ts or m["ts"] == thread_ts]
+            return [
+                m for m in self.messages.get(channel, []) if m.get("thread_ts") == thread_ts or m["ts"] == thread_ts
+            ]
 
     def post_as_user(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
         """Record a message a person typed (the driver then sends the matching event to the app)."""
@@ -177,10 +180,8 @@ class SlackStub:
             params.update({k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()})
         for key in ("blocks", "view", "files", "attachments"):
             if isinstance(params.get(key), str):
-                try:
+                with contextlib.suppress(ValueError):
                     params[key] = json.loads(params[key])
-                except ValueError:
-                    pass
         return params
 
     def _fault(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
@@ -215,8 +216,16 @@ class SlackStub:
             cb(call)
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://acme-eng.slack.com/", "team": "Acme", "user": "growthloop",
-                "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://acme-eng.slack.com/",
+            "team": "Acme",
+            "user": "growthloop",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(p.get("user", ""))
@@ -245,8 +254,16 @@ class SlackStub:
             return {"ok": False, "error": "channel_not_found"}
         if not p.get("text") and not p.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        msg = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": self.next_ts(), "channel": channel,
-               "text": p.get("text", ""), "blocks": p.get("blocks") or [], **extra}
+        msg = {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+            "ts": self.next_ts(),
+            "channel": channel,
+            "text": p.get("text", ""),
+            "blocks": p.get("blocks") or [],
+            **extra,
+        }
         if p.get("thread_ts"):
             msg["thread_ts"] = p["thread_ts"]
         self.messages.setdefault(channel, []).append(msg)
@@ -274,7 +291,11 @@ class SlackStub:
 
     def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         ts = str(p.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "channel": p.get("channel"), "permalink": f"https://acme-eng.slack.com/archives/{p.get('channel')}/p{ts}"}
+        return {
+            "ok": True,
+            "channel": p.get("channel"),
+            "permalink": f"https://acme-eng.slack.com/archives/{p.get('channel')}/p{ts}",
+        }
 
     def _m_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         self.views["home:" + str(p.get("user_id"))] = p.get("view", {})
@@ -305,13 +326,17 @@ class SlackStub:
         files = p.get("files") or []
         for f in files:
             if f.get("id") in self.uploads:
-                self.uploads[f["id"]].update(title=f.get("title"), channel=p.get("channel_id"),
-                                             comment=p.get("initial_comment"))
+                self.uploads[f["id"]].update(
+                    title=f.get("title"), channel=p.get("channel_id"), comment=p.get("initial_comment")
+                )
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
 
     def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         """Newest first, messages at or after `oldest` (used to confirm a send whose answer was lost)."""
         oldest = float(p.get("oldest") or 0)
-        msgs = [m for m in self.messages.get(str(p.get("channel")), []) if float(m["ts"]) >= oldest
-                and not m.get("ephemeral_to")]
+        msgs = [
+            m
+            for m in self.messages.get(str(p.get("channel")), [])
+            if float(m["ts"]) >= oldest and not m.get("ephemeral_to")
+        ]
         return {"ok": True, "messages": list(reversed(msgs))[: int(p.get("limit") or 100)], "has_more": False}

@@ -117,10 +117,14 @@ class Transcript:
         elif call.method == "user.edit":
             self.block(f"✎ {self.name(p.get('user'))} edited their message:", [p.get("text", "")], "    ")
         elif call.method == "views.publish":
-            self.block(f"[App Home of {self.name(p.get('user_id'))}]", render_blocks((p.get("view") or {}).get("blocks")))
+            self.block(
+                f"[App Home of {self.name(p.get('user_id'))}]", render_blocks((p.get("view") or {}).get("blocks"))
+            )
         elif call.method == "views.open":
             view = p.get("view") or {}
-            self.block(f"[modal opened: {(view.get('title') or {}).get('text', '')}]", render_blocks(view.get("blocks")))
+            self.block(
+                f"[modal opened: {(view.get('title') or {}).get('text', '')}]", render_blocks(view.get("blocks"))
+            )
         elif call.method == "files.completeUploadExternal":
             titles = ", ".join(f.get("title") or f.get("id") for f in p.get("files") or [])
             self.say(f"GrowthLoop → {self.where(p.get('channel_id', ''))}: 📎 {titles}")
