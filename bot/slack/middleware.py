@@ -40,9 +40,10 @@ def release_event(services: Services, event_id: str) -> None:
 def make_dedupe(services: Services) -> Callable[..., Any]:
     def dedupe(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        event = body.get("event") or {}
+        event_id = event_id if isinstance(event_id, str) and 0 < len(event_id) <= 64 else None
+        event = _dict(body.get("event"))
         thread_message = event.get("type") == "message" and (
-            event.get("thread_ts") or (event.get("message") or {}).get("thread_ts")
+            event.get("thread_ts") or _dict(event.get("message")).get("thread_ts")
         )
         # Thread replies are idempotent in the domain (an answer is unique by its Slack ts), and a retry must be able
         # to finish what a crashed first attempt started, so they are not claimed here.
@@ -56,16 +57,22 @@ def make_dedupe(services: Services) -> Callable[..., Any]:
     return dedupe
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else {} (a malformed payload must not crash the middleware)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _actor(body: dict[str, Any]) -> str | None:
     if body.get("user_id"):  # slash commands
         return str(body["user_id"])
     user = body.get("user")
     if isinstance(user, dict):
-        return user.get("id")
-    event = body.get("event") or {}
+        return user.get("id") if isinstance(user.get("id"), str) else None
+    event = _dict(body.get("event"))
     if event.get("bot_id") or event.get("subtype") == "bot_message":
         return None
-    return event.get("user") or (event.get("message") or {}).get("user")
+    actor = event.get("user") or _dict(event.get("message")).get("user")
+    return actor if isinstance(actor, str) else None
 
 
 def make_person_context(services: Services) -> Callable[..., Any]:

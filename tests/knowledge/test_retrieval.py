@@ -152,3 +152,52 @@ def test_learning_questions() -> None:
     for q in ["hello", "thanks!", "我明天请假", "the deploy broke"]:
         assert not learning.is_learning_question(q), q
     assert learning.topic_of("what should I learn about negotiation?") == "negotiation"
+
+
+class FixedQuery:
+    """An embedder whose query vector is fixed, so tests can place course vectors by hand."""
+
+    name, dim = "fixed", 3
+
+    def __init__(self, q: list[float]) -> None:
+        self.q = q
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.q for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.q
+
+
+def _unit(*xs: float) -> list[float]:
+    v = np.asarray(xs, dtype=np.float32)
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def test_language_calibration_lets_the_best_other_language_course_through() -> None:
+    # every English passage scores higher than every Chinese one (the model's own-language bias), yet the
+    # Chinese course that stands out among the Chinese ones is as strong a match as the best English one
+    en = [_course(f"en{i}", f"English {i}") for i in range(4)]
+    zh = [_course(f"zh{i}", f"中文 {i}", lang="zh") for i in range(4)]
+    vecs = [_unit(1, x, 0) for x in (0.1, 0.6, 0.7, 0.8)] + [_unit(0.6, 1, x) for x in (0.3, 1.5, 1.6, 1.7)]
+    emb = FixedQuery(_unit(1, 0, 0))
+    raw = HybridIndex(en + zh, np.asarray(vecs), emb, calibrate_languages=False)
+    calibrated = HybridIndex(en + zh, np.asarray(vecs), emb)
+    assert [h.course.id for h in raw.search("q", 2, mode="dense")] == ["en0", "en1"]
+    assert {h.course.id for h in calibrated.search("q", 2, mode="dense")} == {"en0", "zh0"}
+    # within one language the order is the model's
+    assert [h.course.id for h in calibrated.search("q", 4, mode="dense", filters=Filters(language="zh"))] == \
+        ["zh0", "zh1", "zh2", "zh3"]
+
+
+def test_a_matching_sentence_view_lifts_its_course() -> None:
+    courses = [_course("a", "A"), _course("b", "B"), _course("c", "C")]
+    emb = FixedQuery(_unit(1, 0, 0))
+    vecs = np.asarray([_unit(1, 0.8, 0), _unit(1, 0.9, 0), _unit(1, 1.0, 0)])  # whole texts: a > b > c
+    plain = HybridIndex(courses, vecs, emb)
+    assert [h.course.id for h in plain.search("q", 3, mode="dense")] == ["a", "b", "c"]
+    # c has one sentence that says exactly what the query asks; b has two unrelated ones; a has none
+    views = np.asarray([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 1, 0), _unit(0, 0, 1)])
+    index = HybridIndex(courses, vecs, emb, views=views, view_owner=np.asarray([2, 2, 1, 1]))
+    assert [h.course.id for h in index.search("q", 3, mode="dense")] == ["c", "a", "b"]
+    np.testing.assert_allclose(index.dense_scores("q")[0], plain.dense_scores("q")[0])  # no views: unchanged

@@ -37,6 +37,12 @@ def dispute_modal(point_id: int, channel: str, ts: str, locale: str) -> View:
     )
 
 
+def _point_id(action: dict[str, Any]) -> int:
+    """The point id a button carries; 0 (no such point, so a refusal) for a forged or mangled value."""
+    value = str(action.get("value") or "")
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
 def _owner(services: Services, point_id: int) -> DevelopmentPoint | None:
     with session_scope(services.engine) as session:
         return session.get(DevelopmentPoint, point_id)
@@ -55,7 +61,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         user, channel, ts = body["user"]["id"], body["channel"]["id"], (body.get("message") or {}).get("ts", "")
-        point = checkins.set_point_feedback(services, point_id=int(action["value"]), user=user, confirm=True)
+        point = checkins.set_point_feedback(services, point_id=_point_id(action), user=user, confirm=True)
         if point is None:
             client.chat_postEphemeral(channel=channel, user=user, text=t("checkin_only_employee", context["locale"]))
             return
@@ -67,7 +73,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         user, channel, ts = body["user"]["id"], body["channel"]["id"], (body.get("message") or {}).get("ts", "")
-        point = _owner(services, int(action["value"]))
+        point = _owner(services, _point_id(action))
         if point is None or point.person_slack_id != user:
             client.chat_postEphemeral(channel=channel, user=user, text=t("checkin_only_employee", context["locale"]))
             return
@@ -82,7 +88,7 @@ def register(app: App, services: Services) -> None:
         ack()
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-        point = checkins.close_point(services, point_id=int(action["value"]), manager_slack_id=user)
+        point = checkins.close_point(services, point_id=_point_id(action), manager_slack_id=user)
         loc = context["locale"]
         if point is None:
             client.chat_postEphemeral(channel=channel, user=user, text=t("checkin_only_manager_closes", loc))
