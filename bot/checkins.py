@@ -153,18 +153,20 @@ def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, tex
     Returns None when the thread is not an open check-in or the author is not one of its two people.
     """
     checkin = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
-    if checkin is None or checkin.state != "open" or user not in participants(checkin):
+    if checkin is None or checkin.state not in ("open", "finishing") or user not in participants(checkin):
         return None
     move = word_command(text)
+    if move is not None and checkin.state != "open":
+        return None
     if move is not None:
         return steer(services, checkin_id=checkin.id or 0, user=user, move=move)
     with _lock(checkin.id or 0), session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin.id or 0, lock=True)
         assert checkin is not None
+        if repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts):
+            return Turn(checkin, duplicate=True)  # a retry: the caller may finish what the first attempt started
         if checkin.state != "open":
             return None
-        if repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts):
-            return Turn(checkin, duplicate=True)
         answer = Answer(
             checkin_id=checkin.id or 0,
             question_id=checkin.question_ids[checkin.step],
@@ -199,6 +201,10 @@ def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: 
     session.add(checkin)
     session.flush()
     if state.finished:
+        # Closed to further replies at once: the analysis runs next, and a reply during it must not reopen it.
+        checkin.state = "finishing"
+        session.add(checkin)
+        session.flush()
         return Turn(checkin, answer=answer, finished=True, moved=move)
     return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
 

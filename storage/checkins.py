@@ -66,7 +66,8 @@ def last_guided(*, session: Session, employee_slack_id: str) -> CheckIn | None:
 
 
 def stale_open(*, session: Session, before: datetime) -> list[CheckIn]:
-    return list(session.exec(select(CheckIn).where(CheckIn.state == "open", CheckIn.last_activity_at < before)))
+    q = select(CheckIn).where(col(CheckIn.state).in_(("open", "finishing")), CheckIn.last_activity_at < before)
+    return list(session.exec(q))
 
 
 def points_of(*, session: Session, person_slack_id: str, status: str | None = None) -> list[DevelopmentPoint]:

@@ -109,7 +109,7 @@ class CheckIn(SQLModel, table=True):
     employee_slack_id: str = Field(index=True)
     channel_id: str | None = None
     thread_ts: str | None = None
-    state: str = Field(default="open", index=True)  # open | done | abandoned
+    state: str = Field(default="open", index=True)  # open | finishing | done | abandoned
     step: int = 0
     question_ids: list[str] = _json([])
     locales: list[str] = _json([])

@@ -8,6 +8,7 @@ answer as context) with embedding similarity to each competency's descriptors wh
 from __future__ import annotations
 
 import logging
+import threading
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,6 +51,7 @@ class CompetencyMatcher:
         self._cues = {c.id: [self._cue_re(cue) for cue in (*c.cues.en, *c.cues.zh)] for c in self.model.competencies}
         self._protos: np.ndarray | None = None
         self._proto_owner: list[int] = []
+        self._lock = threading.Lock()
 
     @staticmethod
     def _cue_re(cue: str) -> re.Pattern[str]:
@@ -60,14 +62,18 @@ class CompetencyMatcher:
     def _prototypes(self) -> np.ndarray | None:
         if self.embed is None:
             return None
-        if self._protos is None:
-            texts: list[str] = []
-            for i, c in enumerate(self.model.competencies):
-                for loc in ("en", "zh"):
-                    for d in (c.name[loc] + ": " + c.description[loc], *c.descriptors[loc]):
-                        texts.append(d)
-                        self._proto_owner.append(i)
-            self._protos = self.embed(texts, False)
+        with self._lock:  # listener threads may finish check-ins at the same moment
+            if self._protos is None:
+                texts: list[str] = []
+                owners: list[int] = []
+                for i, c in enumerate(self.model.competencies):
+                    for loc in ("en", "zh"):
+                        for d in (c.name[loc] + ": " + c.description[loc], *c.descriptors[loc]):
+                            texts.append(d)
+                            owners.append(i)
+                protos = self.embed(texts, False)
+                self._proto_owner = owners
+                self._protos = protos
         return self._protos
 
     def cue_hits(self, text: str) -> np.ndarray:

@@ -357,6 +357,8 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
     if turn.duplicate:
         if is_retry and turn.checkin.state == "open":
             post_question(services, client, turn.checkin)  # the first attempt may have died before posting it
+        elif is_retry and turn.checkin.state == "finishing":
+            finish_flow(services, client, turn.checkin)  # ... or before closing the check-in
         return True
     _follow_up_hint(services, client, turn)
     continue_after(services, client, turn)

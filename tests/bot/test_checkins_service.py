@@ -118,3 +118,16 @@ def test_point_feedback_only_by_the_employee(org: Services) -> None:
     assert checkins.close_point(org, point_id=pid, manager_slack_id="U0OTH") is None
     closed = checkins.close_point(org, point_id=pid, manager_slack_id="U0MGR")
     assert closed is not None and closed.status == "closed" and closed.closed_at == T0
+
+
+def test_replies_while_finishing_are_ignored_but_a_retry_is_recognised(org: Services) -> None:
+    c = _start(org)
+    for i in range(8):
+        turn = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text=f"a{i}", ts=f"20{i}.1")
+    assert turn is not None and turn.finished and turn.checkin.state == "finishing"
+    assert checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="late", ts="300.1") is None
+    retry = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="a7", ts="207.1")
+    assert retry is not None and retry.duplicate and retry.checkin.state == "finishing"
+    assert checkins.finish(org, checkin_id=c.id or 0).checkin.state == "done"
+    with Session(org.engine) as s:
+        assert len(s.exec(select(Answer)).all()) == 8

@@ -77,3 +77,19 @@ def test_nothing_to_find_in_strengths_only(coach: OfflineCoach) -> None:
 def test_huge_and_emoji_answers_do_not_crash(coach: OfflineCoach) -> None:
     coach.find_points([_a("😀" * 5000), _a("I struggle. " * 5000)], EMP)
     assert len(sentences("a" * 100_000)) <= 1
+
+
+def test_prototypes_are_built_once_under_concurrency() -> None:
+    import threading
+
+    from bot.coach.offline import CompetencyMatcher, default_embedder
+
+    m = CompetencyMatcher(embed=default_embedder())
+    threads = [threading.Thread(target=m.similarity, args=(["I struggle to present"],)) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    protos = m._prototypes()
+    assert protos is not None and len(m._proto_owner) == protos.shape[0]
+    assert m.similarity(["slides"]) is not None
