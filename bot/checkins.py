@@ -147,12 +147,13 @@ def participants(checkin: CheckIn) -> set[str]:
     return {p for p in (checkin.manager_slack_id, checkin.employee_slack_id) if p}
 
 
-def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str) -> Turn | None:
+def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str,
+          checkin: CheckIn | None = None) -> Turn | None:
     """A thread reply: a steering word moves the flow; anything else is stored as the current answer.
 
     Returns None when the thread is not an open check-in or the author is not one of its two people.
     """
-    checkin = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    checkin = checkin or find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
     if checkin is None or checkin.state not in ("open", "finishing") or user not in participants(checkin):
         return None
     move = word_command(text)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
+from bot.access import resolve_access
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from storage import checkins as repo
@@ -33,17 +34,6 @@ class GrowthLog:
     answers_hidden: bool = False
 
 
-def may_view(services: Services, *, viewer: Person | None, subject: Person) -> tuple[bool, bool]:
-    """(allowed, sees_answers): yourself, your direct report's manager, or an HR admin (answers by setting)."""
-    if viewer is None:
-        return False, False
-    if viewer.slack_id == subject.slack_id or subject.manager_slack_id == viewer.slack_id:
-        return True, True
-    if viewer.is_hr_admin:
-        return True, services.settings.growthloop_hr_can_read_checkins
-    return False, False
-
-
 def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: str, locale: str) -> GrowthLog | None:
     """The timeline for `subject`, or None when `viewer` may not see it. HR reads are audited."""
     with session_scope(services.engine) as session:
@@ -51,9 +41,11 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
         subject = get_person(session=session, slack_id=subject_slack_id)
         if subject is None or subject.forgotten:
             return None
-        allowed, sees_answers = may_view(services, viewer=viewer, subject=subject)
-        if not allowed:
+        access = resolve_access(services, viewer)  # the same rules the listeners check
+        if not access.may_view_person(subject.slack_id):
             return None
+        sees_answers = access.may_read_checkin(manager=subject.manager_slack_id, employee=subject.slack_id,
+                                               hr_can_read=services.settings.growthloop_hr_can_read_checkins)
         if (
             viewer
             and viewer.is_hr_admin

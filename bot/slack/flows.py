@@ -351,6 +351,7 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
         user=event.get("user", ""),
         text=event.get("text") or "",
         ts=event["ts"],
+        checkin=c,  # already looked up above: one query per reply on this hot path
     )
     if turn is None:
         return True  # a third party, or a closed check-in: ignored
