@@ -147,8 +147,16 @@ def participants(checkin: CheckIn) -> set[str]:
     return {p for p in (checkin.manager_slack_id, checkin.employee_slack_id) if p}
 
 
-def reply(services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str,
-          checkin: CheckIn | None = None) -> Turn | None:
+def reply(
+    services: Services,
+    *,
+    channel_id: str,
+    thread_ts: str,
+    user: str,
+    text: str,
+    ts: str,
+    checkin: CheckIn | None = None,
+) -> Turn | None:
     """A thread reply: a steering word moves the flow; anything else is stored as the current answer.
 
     Returns None when the thread is not an open check-in or the author is not one of its two people.
@@ -245,6 +253,13 @@ def finish(services: Services, *, checkin_id: int) -> Finished:
         assert checkin is not None
         answers = repo.answers_of(session=session, checkin_id=checkin_id)
         employee = get_person(session=session, slack_id=checkin.employee_slack_id)
+        if checkin.state == "done":  # analysed already (the closing message may still be owed): no second analysis
+            stored = [
+                p
+                for p in repo.points_of(session=session, person_slack_id=checkin.employee_slack_id)
+                if p.checkin_id == checkin_id
+            ]
+            return Finished(checkin, answers, stored, checkin.summary or "")
     locale = employee.locale if employee else "en"
     analysis = get_coach(services).analyse(
         answers=answers, employee_slack_id=checkin.employee_slack_id, locale=locale, checkin_id=checkin_id

@@ -25,6 +25,8 @@ from knowledge.capability_map import CapabilityMap
 from storage.db import session_scope
 from storage.models import Course, LearningRecord, Person
 
+MIN_GROUP = 3  # a role with fewer people in scope gets no per-cell figures (k-anonymity for the gap report)
+
 
 @dataclass
 class Gap:
@@ -36,6 +38,7 @@ class Gap:
     avg_shortfall: float  # among those below (quality gap)
     mean_shortfall: float  # over everyone in the role
     blocks: list[str] = field(default_factory=list)
+    suppressed: bool = False  # fewer than MIN_GROUP people: the figures would describe individuals, so none are given
 
     @property
     def open(self) -> bool:
@@ -83,8 +86,10 @@ def teams(services: Services) -> list[str]:
         return sorted({t for t in s.exec(select(Person.team).where(col(Person.forgotten).is_(False))).all() if t})
 
 
-def compute_gaps(services: Services, *, team: str | None = None, themes: int = 5, language: str = "en") -> GapReport:
-    """The gap report for the whole organisation or one team.
+def compute_gaps(services: Services, *, team: str | None = None, themes: int = 5, language: str = "en",
+                 min_group: int = MIN_GROUP) -> GapReport:
+    """The gap report for the whole organisation or one team; roles with fewer than `min_group` people in scope get
+    no figures (a cell of one person would be that person's level).
 
     Raises:
         ValueError: for a team nobody belongs to (the message names the known teams).
@@ -112,6 +117,9 @@ def compute_gaps(services: Services, *, team: str | None = None, themes: int = 5
                 continue
             short = [need - levels[pid][cap].level for pid in ids if levels[pid][cap].level < need]
             person_gaps += [(pid, cap) for pid in ids if levels[pid][cap].level < need]
+            if len(ids) < min_group:  # "1 of 1 below" would be one person's level, which HR does not see by default
+                gaps.append(Gap(role, cap, need, len(ids), 0, 0.0, 0.0, cmap.blocked_by(role, cap), suppressed=True))
+                continue
             gaps.append(Gap(role, cap, need, len(ids), len(short), round(sum(short) / len(short), 2) if short else 0.0,
                             round(sum(short) / len(ids), 2), cmap.blocked_by(role, cap)))
     return GapReport(team, services.now(), cmap, roles, caps, gaps, _themes(services, person_gaps, themes, language),

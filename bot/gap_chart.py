@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
-from bot.gap_analysis import GapReport, Theme, role_label  # noqa: E402
+from bot.gap_analysis import MIN_GROUP, GapReport, Theme, role_label  # noqa: E402
 from knowledge.competencies import CompetencyModel, load_competency_model  # noqa: E402
 
 _CMAP = LinearSegmentedColormap.from_list("gap", ["#e9f5ee", "#f6d6a8", "#d68c45", "#9c3d1e"])
@@ -61,7 +61,7 @@ def render_png(report: GapReport, path: Path) -> Path:
         for i, role in enumerate(roles):
             for j, cap in enumerate(caps):
                 g = report.cell(role, cap)
-                if g is not None:
+                if g is not None and not g.suppressed:
                     grid[i, j] = g.mean_shortfall
         ax.imshow(np.ma.masked_invalid(grid), cmap=_CMAP, vmin=0, vmax=2.5, aspect="auto")
         ax.set_facecolor("#f4f4f4")
@@ -70,6 +70,9 @@ def render_png(report: GapReport, path: Path) -> Path:
                 g = report.cell(role, cap)
                 if g is None:
                     ax.text(j, i, "–", ha="center", va="center", color="#bbbbbb", fontsize=9)
+                    continue
+                if g.suppressed:  # fewer than MIN_GROUP people: no figures about individuals
+                    ax.text(j, i, f"<{MIN_GROUP}\npeople", ha="center", va="center", color=GREY, fontsize=7.5)
                     continue
                 label = f"{g.below}/{g.people}" + (f"\n−{g.avg_shortfall:g}" if g.below else "\nok")
                 dark = g.mean_shortfall > 1.4

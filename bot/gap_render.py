@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.gap_analysis import GapReport, role_label
+from bot.gap_analysis import MIN_GROUP, GapReport, role_label
 from bot.i18n import t
 from knowledge.competencies import load_competency_model
 
@@ -37,6 +37,9 @@ def render_text(report: GapReport, locale: str, *, limit: int | None = None) -> 
                        blocks=", ".join(_prio(report, p, locale) for p in g.blocks)))
     if limit is not None and len(gaps) > limit:
         lines.append(t("goals_gaps_more", locale, n=len(gaps) - limit))
+    small = sorted({g.role for g in report.gaps if g.suppressed})
+    if small:
+        lines.append(t("goals_gaps_small_groups", locale, roles=", ".join(role_label(r) for r in small), n=MIN_GROUP))
     if report.themes:
         lines.append(t("goals_gaps_themes", locale))
         lines += [t("goals_gaps_theme_row", locale, n=n, title=th.title, gaps=th.gaps_addressed,
@@ -50,6 +53,9 @@ def render_csv(report: GapReport) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for g in report.gaps:
+        if g.suppressed:  # too few people: the figures are withheld, not zero
+            w.writerow([report.team or "", g.role, g.capability, g.required, g.people, "", "", "", ";".join(g.blocks)])
+            continue
         w.writerow([report.team or "", g.role, g.capability, g.required, g.people, g.below, f"{g.avg_shortfall:g}",
                     f"{g.mean_shortfall:g}", ";".join(g.blocks)])
     return out.getvalue()

@@ -59,6 +59,7 @@ def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler
     knowledge = services.extras.get("knowledge")
     if knowledge is not None and hasattr(knowledge, "warm"):
         knowledge.warm()  # embedder, vector index and BM25 built before the first user waits for them
+    services.extras["finisher"].start()  # owed closing work left by an earlier process is picked up now
     if scheduler:
         try:
             from scheduler.runner import start_in_background

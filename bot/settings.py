@@ -18,16 +18,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    slack_bot_token: str | None = Field(default=None, repr=False)  # secret: never in a repr, log or traceback
+    slack_signing_secret: str | None = Field(default=None, repr=False)  # secret: never in a repr, log or traceback
+    slack_app_token: str | None = Field(default=None, repr=False)  # secret: never in a repr, log or traceback
     slack_api_url: str = "https://slack.com/api/"
 
     growthloop_data_dir: Path = Path("./data")
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)  # may carry a password
     chroma_url: str | None = None
 
-    openai_api_key: str | None = None
+    openai_api_key: str | None = Field(default=None, repr=False)  # secret: never in a repr, log or traceback
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     growthloop_llm_timeout_s: float = Field(default=20.0, gt=0)
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     growthloop_retention_days: int = Field(default=3 * 365, ge=1)
     growthloop_broadcast_rate_per_s: float = Field(default=20.0, gt=0)
     growthloop_embedder: str = "e5"
+    # Where a finished check-in's analysis runs: "serve" (a background thread of each serve process) or "worker"
+    # (only in `growthloop worker` processes, so acks never share a CPU with it; see README, Scaling).
+    growthloop_analysis: str = "serve"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -64,6 +67,13 @@ class Settings(BaseSettings):
     def _locale(cls, v: str) -> str:
         if v not in ("en", "zh"):
             raise ValueError("must be 'en' or 'zh'")
+        return v
+
+    @field_validator("growthloop_analysis")
+    @classmethod
+    def _analysis(cls, v: str) -> str:
+        if v not in ("serve", "worker"):
+            raise ValueError("must be 'serve' or 'worker'")
         return v
 
     @field_validator("database_url")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.models import Answer, CheckIn, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
@@ -95,3 +96,44 @@ def learning_of(*, session: Session, person_slack_id: str) -> list[LearningRecor
 def kudos_received(*, session: Session, person_slack_id: str) -> list[Recognition]:
     rows = session.exec(select(Recognition).order_by(col(Recognition.created_at)))
     return [r for r in rows if person_slack_id in (r.receivers or [])]
+
+
+def _unfinished():  # type: ignore[no-untyped-def]
+    """Check-ins whose closing analysis or closing message is still owed."""
+    return (CheckIn.state == "finishing") | ((CheckIn.state == "done") & col(CheckIn.posted_at).is_(None))
+
+
+def claim_finish(*, session: Session, checkin_id: int, now: datetime, lease_expired_before: datetime) -> bool:
+    """Take the lease on `checkin_id`'s closing work; False when it is not owed or another runner holds it.
+
+    One UPDATE, so two processes racing for the same check-in cannot both win (on SQLite and PostgreSQL alike).
+    """
+    result = session.execute(
+        update(CheckIn)
+        .where(
+            CheckIn.id == checkin_id,
+            _unfinished(),
+            col(CheckIn.analysis_claimed_at).is_(None) | (col(CheckIn.analysis_claimed_at) < lease_expired_before),
+        )
+        .values(analysis_claimed_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def owed_finishes(*, session: Session, lease_expired_before: datetime, limit: int = 50) -> list[int]:
+    """Ids of check-ins whose closing work is owed and whose lease is free (never claimed, or expired)."""
+    q = (
+        select(CheckIn.id)
+        .where(
+            _unfinished(),
+            col(CheckIn.analysis_claimed_at).is_(None) | (col(CheckIn.analysis_claimed_at) < lease_expired_before),
+        )
+        .order_by(col(CheckIn.last_activity_at))
+        .limit(limit)
+    )
+    return [i for i in session.exec(q).all() if i is not None]
+
+
+def mark_posted(*, session: Session, checkin_id: int, now: datetime) -> None:
+    """The closing message is in the thread: the check-in leaves the queue."""
+    session.execute(update(CheckIn).where(CheckIn.id == checkin_id).values(posted_at=now, analysis_claimed_at=None))

@@ -119,6 +119,10 @@ class CheckIn(SQLModel, table=True):
     started_at: datetime = _ts()
     last_activity_at: datetime = _ts()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The analysis queue (bot/slack/finisher.py): who runs the closing analysis holds this lease; `posted_at` is set
+    # once the summary and courses are in the thread, so a crash between the two is finished by the next sweep.
+    analysis_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Answer(SQLModel, table=True):

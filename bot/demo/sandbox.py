@@ -30,6 +30,9 @@ class Sandbox:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
+        finisher = self.services.extras.get("finisher")
+        if finisher is not None:
+            finisher.stop()
         self.server.stop()
         self.stub.stop()
         self.services.engine.dispose()

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
+from bot.slack.finisher import Finisher
 from bot.slack.middleware import make_dedupe, make_person_context, release_event
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     client = client or make_client(settings)
     services.directory = services.directory or SlackDirectory(client)
     services.extras.setdefault("slack_client", client)
+    services.extras.setdefault("finisher", Finisher(services, client, run_here=settings.growthloop_analysis == "serve"))
     auth: dict[str, Any] = {}
 
     def authorize(**_: Any) -> AuthorizeResult:

@@ -196,27 +196,51 @@ def _goal_names(services: Services, employee_slack_id: str) -> list[str]:
 def continue_after(services: Services, client: WebClient, turn: Turn) -> None:
     """After an answer or a move: the next question, or the end."""
     if turn.finished:
-        finish_flow(services, client, turn.checkin)
+        queue_finish(services, client, turn.checkin.id or 0)
     elif turn.question is not None:
         post_question(services, client, turn.checkin)
 
 
+def queue_finish(services: Services, client: WebClient, checkin_id: int) -> None:
+    """Hand a check-in that has just ended to the analysis queue (`bot.slack.finisher`); inline when there is none."""
+    from bot.slack.finisher import Finisher
+
+    finisher = services.extras.get("finisher")
+    if isinstance(finisher, Finisher):
+        finisher.submit(checkin_id)
+    else:
+        Finisher(services, client).run_one(checkin_id)
+
+
 def finish_flow(services: Services, client: WebClient, c: CheckIn) -> Finished:
-    """Close the check-in: summary and development points in the thread, courses for each, root marked done."""
+    """Close the check-in: summary and development points in the thread, courses for each, root marked done.
+
+    Runs from the analysis queue, which holds the check-in's lease; `posted_at` is set last, so a crash anywhere in
+    here leaves the check-in owed and the queue's sweep finishes it (the analysis itself is stored only once).
+    """
     fin = checkins.finish(services, checkin_id=c.id or 0)
     c = fin.checkin
+    if c.channel_id and c.thread_ts:
+        _post_closing(services, client, c, fin)
+    from storage import checkins as repo
+
+    with session_scope(services.engine) as session:
+        repo.mark_posted(session=session, checkin_id=c.id or 0, now=services.now())
+    return fin
+
+
+def _post_closing(services: Services, client: WebClient, c: CheckIn, fin: Finished) -> None:
     with session_scope(services.engine) as session:
         employee = get_person(session=session, slack_id=c.employee_slack_id)
         manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
     emp_loc = norm_locale(employee.locale if employee else "en")
     if c.kind == "reflection":
         client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=t("checkin_reflection_done", emp_loc))
-        return fin
+        return
     text, blocks = summary_message(services, c.id or 0)
     client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=text, blocks=blocks)
     _post_courses(services, client, c, fin, emp_loc)
     _mark_root(client, c, manager, employee, "done")
-    return fin
 
 
 def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict[str, Any]]]:
@@ -258,8 +282,18 @@ def _post_courses(services: Services, client: WebClient, c: CheckIn, fin: Finish
         from bot.slack.blocks_learning import action_blocks
     except ImportError:
         return
+    from storage import checkins as repo
+
+    ids = {p.id for p in fin.points}
+    with session_scope(services.engine) as session:  # a re-run after a crash re-posts the actions it stored, no more
+        stored = [a for a in repo.actions_of(session=session, person_slack_id=c.employee_slack_id) if a.point_id in ids]
+    pairs = (
+        [(p, [a for a in stored if a.point_id == p.id]) for p in fin.points]
+        if stored
+        else propose_actions(services, person_slack_id=c.employee_slack_id, points=fin.points)
+    )
     model = load_competency_model()
-    for point, actions in propose_actions(services, person_slack_id=c.employee_slack_id, points=fin.points):
+    for point, actions in pairs:
         if not actions:
             continue
         blocks = action_blocks(model.name(point.competency, locale), actions, locale)
@@ -359,7 +393,7 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
         if is_retry and turn.checkin.state == "open":
             post_question(services, client, turn.checkin)  # the first attempt may have died before posting it
         elif is_retry and turn.checkin.state == "finishing":
-            finish_flow(services, client, turn.checkin)  # ... or before closing the check-in
+            queue_finish(services, client, turn.checkin.id or 0)  # ... or before queueing its closing work
         return True
     _follow_up_hint(services, client, turn)
     continue_after(services, client, turn)

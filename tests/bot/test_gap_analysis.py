@@ -55,7 +55,7 @@ def org(services: Services) -> Services:
 
 
 def test_quantity_and_quality_gaps_by_role_and_capability(org: Services) -> None:
-    report = compute_gaps(org)
+    report = compute_gaps(org, min_group=1)  # the arithmetic; the default hides small groups (below)
     assert report.roles == ["analyst", "cs", "pm"] and report.people == 5  # the designer is not in the map
     pm_ci = report.cell("pm", "customer_insight")
     assert pm_ci is not None
@@ -72,7 +72,7 @@ def test_quantity_and_quality_gaps_by_role_and_capability(org: Services) -> None
 
 
 def test_learning_themes_rank_courses_by_open_gaps_addressed(org: Services) -> None:
-    themes = compute_gaps(org).themes
+    themes = compute_gaps(org, min_group=1).themes
     # person-level gaps: customer_insight P2, P3, C1; data_analysis P1, P2, P3, A1 → "both" addresses 7
     # P2 completed "ci", so it addresses 2 of the 3 customer_insight gaps
     assert [(th.course_id, th.gaps_addressed) for th in themes] == [("both", 7), ("ci2", 3), ("ci", 2)]
@@ -80,7 +80,7 @@ def test_learning_themes_rank_courses_by_open_gaps_addressed(org: Services) -> N
 
 
 def test_one_team(org: Services) -> None:
-    report = compute_gaps(org, team="b")
+    report = compute_gaps(org, team="b", min_group=1)
     assert report.roles == ["cs", "pm"] and report.people == 2
     assert report.cell("pm", "customer_insight").below == 1  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="unknown team 'z'; teams: a, b"):
@@ -88,7 +88,7 @@ def test_one_team(org: Services) -> None:
 
 
 def test_renderers(org: Services, tmp_path: Path) -> None:
-    report = compute_gaps(org, team="a")
+    report = compute_gaps(org, team="a", min_group=1)
     csv_text = render_csv(report)
     assert csv_text.splitlines()[0] == ",".join(CSV_COLUMNS)
     assert "a,pm,customer_insight,3,2,1,2,1,customer_first" in csv_text
@@ -98,3 +98,19 @@ def test_renderers(org: Services, tmp_path: Path) -> None:
     assert "客户洞察" in render_text(report, "zh")
     png = render_png(report, tmp_path / "gaps.png")
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+
+
+def test_groups_smaller_than_three_get_no_figures(org: Services, tmp_path: Path) -> None:
+    report = compute_gaps(org)  # pm has 3 people; analyst and cs one each
+    pm = report.cell("pm", "customer_insight")
+    analyst = report.cell("analyst", "data_analysis")
+    assert pm is not None and not pm.suppressed and pm.below == 2
+    assert analyst is not None and analyst.suppressed and (analyst.below, analyst.avg_shortfall) == (0, 0.0)
+    assert ("analyst", "data_analysis") not in [(g.role, g.capability) for g in report.open_gaps]
+    assert ",analyst,data_analysis,3,1,,,," in render_csv(report)  # withheld, not zero
+    en = render_text(report, "en")
+    assert "fewer than 3 people in the role here" in en and "Analyst" in en and "1/1" not in en
+    assert "少于 3 人" in render_text(report, "zh")
+    team = compute_gaps(org, team="a")  # in one team even the pm group is too small
+    assert all(g.suppressed for g in team.gaps)
+    assert render_png(team, tmp_path / "small.png").stat().st_size > 10_000

@@ -94,3 +94,12 @@ def test_growth_permissions(sandbox: Sandbox) -> None:
         audit = list(s.exec(select(AuditLog).where(AuditLog.action == "hr.read_growth_log")))
         assert [a.subject_slack_id for a in audit] == ["U0EMP"]
         assert len(list(s.exec(select(Answer)))) == 1
+
+
+def test_forged_steering_button_values_get_a_clear_answer(sandbox: Sandbox) -> None:
+    sb = sandbox
+    for n, value in enumerate(["abc", "-1", "9" * 30, ""]):
+        sent = sb.driver.action("U0EMP", "checkin_skip", value, channel="G0FORGED")
+        assert sent.status == 200
+        notes = sb.stub.wait_calls("chat.postEphemeral", n + 1)
+        assert notes[-1].params["user"] == "U0EMP" and "Only the two people" in notes[-1].params["text"]

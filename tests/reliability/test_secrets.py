@@ -90,3 +90,19 @@ def test_no_secret_in_any_log_record(tmp_path: Path, captured: _Capture) -> None
     for what, secret in SECRETS.items():
         leaks = [t[:300] for t in captured.texts if secret in t]
         assert not leaks, f"the {what} appears in the logs: {leaks[:2]}"
+
+
+def test_settings_repr_shows_no_secret() -> None:
+    """A failing test or a traceback that prints the Settings must not print the tokens or a database password."""
+    from bot.settings import load_settings
+
+    s = load_settings(
+        slack_bot_token="xoxb-REPR-SECRET",
+        slack_signing_secret="sign-REPR-SECRET",
+        slack_app_token="xapp-REPR-SECRET",
+        openai_api_key="sk-REPR-SECRET",
+        database_url="postgresql+psycopg://app:REPR-SECRET@db/growthloop",
+    )
+    assert s.slack_bot_token == "xoxb-REPR-SECRET"  # still readable where it is used
+    for text in (repr(s), str(s), f"{s!r}"):
+        assert "REPR-SECRET" not in text

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from bot.capabilities import load_map
 from bot.demo.sandbox import Sandbox
+from bot.people import import_people
 from bot.slack.gap_reporting import post_gap_report
 from bot.slack.sandbox.transcript import Transcript
 from knowledge.capability_map import SHIPPED_MAP, CapabilityMapError
@@ -34,6 +35,10 @@ _SAY = {
               "zh": "{name} 改好两个字段并保存。机器人检查这个目标需要的能力："},
     "gaps": {"en": "Hana asks for the team gap report (`/hr report gaps team:{team}`):",
              "zh": "Hana 查看团队能力差距报告（`/hr report gaps team:{team}`）："},
+    "team": {"en": "The gap report shows no figures for a role with fewer than 3 people (they would describe "
+                   "individuals), so Hana first imports the rest of the {team} team ({n} people):",
+             "zh": "能力差距报告不显示少于 3 人的岗位（数字会暴露个人），"
+                   "所以 Hana 先导入 {team} 团队的其他成员（{n} 人）："},
     "saved": {"en": "The heat-map and the CSV are saved in {out}", "zh": "热力图和 CSV 已保存到 {out}"},
 }
 
@@ -43,6 +48,32 @@ _GOAL = {
     "zh": ("通过客户访谈找出上手阶段的主要障碍并解决，降低新客户 30 天流失率",
            "本周期末新客户 30 天流失率从 12% 降到 8%"),
 }
+
+
+_PEOPLE_HEADER = "slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\n"
+_ROLES = ["product_manager", "product_manager", "data_analyst", "data_analyst", "customer_success",
+          "customer_success", "software_engineer", "software_engineer"]
+
+
+def _team_rows(team: str, manager: str, tz: str, lang: str) -> list[str]:
+    return [f"U0T{team[:2].upper()}{i},{'同事' if lang == 'zh' else 'Teammate'} {i + 1},,{manager},{team},{role},{tz},"
+            f"{lang},false\n" for i, role in enumerate(_ROLES)]
+
+
+def _seed_team(sb: Sandbox, rows: list[str]) -> None:
+    """Some history for the new teammates, so their levels differ (confirmed points, completed courses)."""
+    now = sb.services.now()
+    comps = ["customer_insight", "data_analysis", "communication", "planning"]
+    with session_scope(sb.services.engine) as s:
+        for i, row in enumerate(rows):
+            sid = row.split(",", 1)[0]
+            s.add(DevelopmentPoint(person_slack_id=sid, competency=comps[i % len(comps)], status="open",
+                                   source="manual", evidence="seen in the last check-in", confidence=0.7,
+                                   created_at=now - timedelta(days=10 + i)))
+            course = _any_course(s, comps[(i + 1) % len(comps)])
+            if course and i % 3 == 0:
+                s.add(LearningRecord(person_slack_id=sid, course_id=course, status="completed",
+                                     at=now - timedelta(days=5 + i)))
 
 
 def _seed(sb: Sandbox, user: str) -> None:
@@ -112,6 +143,12 @@ def play(sb: Sandbox, tr: Transcript) -> None:
     d.submit_view(user, view, _values(goal, measure, date.today() + timedelta(days=75), "customer_insight"))
     stub.wait_calls("chat.update", n + 1, timeout=120)
 
+    manager, tz = ("U0MGRZH", "Asia/Shanghai") if lang == "zh" else ("U0MGR", "Europe/Berlin")
+    rows = _team_rows(team, manager, tz, lang)
+    tr.say(_SAY["team"][lang].format(team=team, n=len(rows)))
+    tr.say("$ growthloop people import team.csv")
+    tr.say(f"imported {import_people(sb.services, _PEOPLE_HEADER + ''.join(rows))} people")
+    _seed_team(sb, rows)
     tr.say(_SAY["gaps"][lang].format(team=team))
     n = len(stub.calls_of("files.completeUploadExternal"))
     post_gap_report(sb.services, sb.services.extras["slack_client"], admin_slack_id="U0HR", team=team, locale=lang)
