@@ -268,6 +268,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1,4")
     ap.add_argument("--soak", type=float, default=0, help="seconds of load at 100 req/s to watch RSS")
     ap.add_argument("--sqlite", action="store_true")
+    ap.add_argument("--pairs", type=int, default=400, help="manager/employee pairs, one open check-in each")
     ap.add_argument(
         "--analysis-workers",
         type=int,
@@ -276,7 +277,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     stub = SlackStub().start()
-    pairs = 400
+    pairs = args.pairs
     csv = people_csv(pairs)
     stub_users_from_csv(stub, csv)
     print(f"{'workers':>7} {'rate':>5} {'sent':>6} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
