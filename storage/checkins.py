@@ -134,6 +134,13 @@ def owed_finishes(*, session: Session, lease_expired_before: datetime, limit: in
     return [i for i in session.exec(q).all() if i is not None]
 
 
-def mark_posted(*, session: Session, checkin_id: int, now: datetime) -> None:
-    """The closing message is in the thread: the check-in leaves the queue."""
+def mark_posted(*, session: Session, checkin_id: int, now: datetime, give_up: bool = False) -> None:
+    """The closing message is in the thread: the check-in leaves the queue. `give_up`: it leaves the queue without
+    one (its answers stay; a check-in whose analysis never succeeded is closed as done without points)."""
     session.execute(update(CheckIn).where(CheckIn.id == checkin_id).values(posted_at=now, analysis_claimed_at=None))
+    if give_up:
+        session.execute(
+            update(CheckIn)
+            .where(CheckIn.id == checkin_id, CheckIn.state == "finishing")
+            .values(state="done", finished_at=now)
+        )

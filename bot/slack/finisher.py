@@ -66,7 +66,7 @@ class Finisher:
             if c.last_activity_at < now - GIVE_UP_AFTER:
                 log.exception("giving up posting the end of check-in %s (its analysis is stored)", checkin_id)
                 with session_scope(self.services.engine) as session:
-                    repo.mark_posted(session=session, checkin_id=checkin_id, now=now)
+                    repo.mark_posted(session=session, checkin_id=checkin_id, now=now, give_up=True)
             else:  # the lease expires and a later sweep tries again
                 log.exception("closing check-in %s failed; retried after %s", checkin_id, LEASE)
             return False

@@ -113,3 +113,29 @@ def test_serve_mode_finishes_in_the_background_and_sweeps_at_start(sandbox: Sand
     assert finisher.sweep() == 1
     assert len(_summaries(sb, root)) == 2  # re-posted once because this test erased the record of the first post
     assert finisher.sweep() == 0
+
+
+def test_closing_work_that_keeps_failing_is_retried_then_given_up_after_a_day(tmp_path: Path) -> None:
+    sb = start_sandbox(tmp_path / "data", growthloop_analysis="worker")
+    try:
+        root = _play_to_end(sb)
+        sb.stub.wait_for(lambda s: _checkin(sb).state == "finishing")
+
+        class Broken:
+            def analyse(self, **_: object) -> None:
+                raise RuntimeError("coach down")
+
+        sb.services.extras["coach"] = Broken()
+        worker = Finisher(sb.services, sb.services.extras["slack_client"], run_here=False)
+        real = sb.services.clock
+        assert worker.sweep() == 0 and _checkin(sb).state == "finishing"  # failed: stays owed, lease held
+        sb.services.clock = lambda: real() + LEASE + timedelta(seconds=1)
+        assert worker.sweep() == 0 and _checkin(sb).analysis_claimed_at is not None  # tried again after the lease
+        sb.services.clock = lambda: real() + timedelta(days=1, minutes=5)
+        assert worker.sweep() == 0
+        c = _checkin(sb)
+        assert c.state == "done" and c.posted_at is not None  # left the queue; its answers stay
+        sb.services.clock = lambda: real() + timedelta(days=2)
+        assert worker.sweep() == 0 and _summaries(sb, root) == []
+    finally:
+        sb.stop()
