@@ -40,18 +40,14 @@ def _services() -> Services:
 
 def tick() -> int:
     """Plan at `now` and queue the due nudges, reflection prompts and cycle reminders (idempotent)."""
-    from bot.broadcasts import cycle_reminder_rows
+    from bot.broadcasts import queue_cycle_reminders
     from bot.nudges import enqueue_due
     from bot.slack.blocks_nudges import render_due
-    from storage import deliveries
-    from storage.db import session_scope
 
     services = _services()
     now = services.now()
     new = enqueue_due(services, render=render_due, now=now)
-    rows = cycle_reminder_rows(services, now=now)
-    with session_scope(services.engine) as session:
-        new += deliveries.enqueue(session=session, rows=rows, now=now)
+    new += queue_cycle_reminders(services, now=now)  # one round = one reported "broadcast" to the cycle's admin
     if new:
         log.info("tick queued %d message(s)", new)
     return new

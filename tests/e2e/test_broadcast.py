@@ -24,10 +24,12 @@ def reply(sent) -> str:  # noqa: ANN001
 def test_broadcast_to_all_then_report_to_hr(sandbox: Sandbox) -> None:
     text = reply(sandbox.driver.slash("U0HR", "/hr", "broadcast all Q3 check-ins close on Friday 🙏"))
     assert "Sending to 8 people (all)" in text
-    sandbox.stub.wait_for(lambda s: any("Delivery report" in c.params.get("text", "")
-                                        for c in s.calls_of("chat.postMessage")))
-    posts = Counter(c.response["channel"] for c in sandbox.stub.calls_of("chat.postMessage")
-                    if c.params["text"].startswith("📣"))
+    sandbox.stub.wait_for(
+        lambda s: any("Delivery report" in c.params.get("text", "") for c in s.calls_of("chat.postMessage"))
+    )
+    posts = Counter(
+        c.response["channel"] for c in sandbox.stub.calls_of("chat.postMessage") if c.params["text"].startswith("📣")
+    )
     assert set(posts) == EVERYONE and set(posts.values()) == {1}
     zh = next(c for c in sandbox.stub.calls_of("chat.postMessage") if c.response["channel"] == "D0EMPZH")
     assert zh.params["text"].startswith("📣 来自 Hana（HR）的通知")
@@ -40,22 +42,24 @@ def test_broadcast_to_managers_and_a_team(sandbox: Sandbox) -> None:
     assert "4 people" in reply(sandbox.driver.slash("U0HR", "/hr", "broadcast team:Growth Demo day!"))
 
 
-@pytest.mark.parametrize(("user", "text", "expected"), [
-    ("U0EMP", "broadcast all hi", "Only HR admins can use `/hr`"),
-    ("U0MGRZH", "cycle start Q3 2099-09-30", "只有 HR 管理员可以使用"),
-    ("U0HR", "broadcast team:nosuch hello", "There is no team “nosuch”. Known teams: growth, people, platform."),
-    ("U0HR", "broadcast everyone hello", "Usage: `/hr broadcast"),
-    ("U0HR", "broadcast all", "Usage: `/hr broadcast"),
-    ("U0HR", "cycle start Q3 2020-09-30", "The end date 2020-09-30 is not in the future"),
-    ("U0HR", "cycle start Q3 30/09/2099", "“30/09/2099” is not a date"),
-    ("U0HR", "cycle start Q3 2099-02-30", "“2099-02-30” is not a date"),
-    ("U0HR", "cycle start Q3", "Usage: `/hr cycle start NAME YYYY-MM-DD`"),
-    ("U0HR", "holidays add tomorrow", "“tomorrow” is not a date"),
-    ("U0HR", "holidays", "No company holidays yet"),
-    ("U0HR", "dance", "Usage: `/hr broadcast all|managers|team:NAME message`, `/hr cycle start"),
-])
-def test_bad_input_is_explained_and_nothing_is_scheduled(sandbox: Sandbox, user: str, text: str,
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("user", "text", "expected"),
+    [
+        ("U0EMP", "broadcast all hi", "Only HR admins can use `/hr`"),
+        ("U0MGRZH", "cycle start Q3 2099-09-30", "只有 HR 管理员可以使用"),
+        ("U0HR", "broadcast team:nosuch hello", "There is no team “nosuch”. Known teams: growth, people, platform."),
+        ("U0HR", "broadcast everyone hello", "Usage: `/hr broadcast"),
+        ("U0HR", "broadcast all", "Usage: `/hr broadcast"),
+        ("U0HR", "cycle start Q3 2020-09-30", "The end date 2020-09-30 is not in the future"),
+        ("U0HR", "cycle start Q3 30/09/2099", "“30/09/2099” is not a date"),
+        ("U0HR", "cycle start Q3 2099-02-30", "“2099-02-30” is not a date"),
+        ("U0HR", "cycle start Q3", "Usage: `/hr cycle start NAME YYYY-MM-DD`"),
+        ("U0HR", "holidays add tomorrow", "“tomorrow” is not a date"),
+        ("U0HR", "holidays", "No company holidays yet"),
+        ("U0HR", "dance", "Usage: `/hr broadcast all|managers|team:NAME message`, `/hr cycle start"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_is_scheduled(sandbox: Sandbox, user: str, text: str, expected: str) -> None:
     assert expected in reply(sandbox.driver.slash(user, "/hr", text))
     with session_scope(sandbox.services.engine) as session:
         assert not session.exec(select(Broadcast)).all()
@@ -66,7 +70,8 @@ def test_bad_input_is_explained_and_nothing_is_scheduled(sandbox: Sandbox, user:
 
 def test_holidays_add_list_remove(sandbox: Sandbox) -> None:
     assert "2099-12-25 Christmas is a company holiday" in reply(
-        sandbox.driver.slash("U0HR", "/hr", "holidays add 2099-12-25 Christmas"))
+        sandbox.driver.slash("U0HR", "/hr", "holidays add 2099-12-25 Christmas")
+    )
     assert "25 Dec 2099 Christmas" in reply(sandbox.driver.slash("U0HR", "/hr", "holidays list"))
     assert "no longer a company holiday" in reply(sandbox.driver.slash("U0HR", "/hr", "holidays remove 2099-12-25"))
 
@@ -87,10 +92,23 @@ def test_cycle_start_reminds_those_not_done_at_their_local_time(sandbox: Sandbox
     sandbox.services.clock = lambda: datetime(2025, 9, 1, 8, 5, tzinfo=UTC)  # 10:05 Berlin
     jobs.tick()
     jobs.deliver()
-    got = Counter(c.response["channel"] for c in sandbox.stub.calls_of("chat.postMessage")
-                  if "2025-Q3" in c.params["text"])  # (employees also get their reflection prompt for Tuesday)
+    got = Counter(
+        c.response["channel"] for c in sandbox.stub.calls_of("chat.postMessage") if "2025-Q3" in c.params["text"]
+    )  # (employees also get their reflection prompt for Tuesday)
     assert {"D0MGR", "D0EMP", "D0EMP2"} <= set(got) and max(got.values()) == 1
     assert "D0HR" not in got  # HR has no manager on file: no check-in to remind about
     sandbox.services.clock = lambda: datetime(2025, 9, 1, 8, 5, tzinfo=UTC) + timedelta(hours=1)
     jobs.tick()
     assert jobs.tick() == 0  # nothing twice
+    reports = [c for c in sandbox.stub.calls_of("chat.postMessage") if "Delivery report" in c.params["text"]]
+    assert reports == []  # Sam (New York) has not had his reminder yet: the round is not over
+    sandbox.services.clock = lambda: datetime(2025, 9, 1, 14, 5, tzinfo=UTC)  # 10:05 in New York
+    jobs.tick()
+    jobs.deliver()
+    reports = [c for c in sandbox.stub.calls_of("chat.postMessage") if "Delivery report" in c.params["text"]]
+    assert [(c.response["channel"], c.params["text"]) for c in reports] == [
+        (
+            "D0HR",
+            "Delivery report for the start reminder of the cycle “2025-Q3” (1 Sep 2025): 7 sent, 0 failed, 0 pending.",
+        )
+    ]  # to the admin who started the cycle: 5 employees and their 2 managers
