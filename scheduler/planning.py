@@ -8,6 +8,7 @@ Rules (see README, "Nudges"):
   never in the same day as the first; then silence until the next slot. None while either person is paused,
   after "Skip this time", or once a check-in of the pair counts for the slot (started or finished since halfway
   between the previous slot and this one).
+- A slot already past when its cadence was set is "superseded" (see `bot.cadence`): never sent late.
 - A message missed during downtime is sent once, late (within LATE_GRACE, and while the slot is still the
   current one; older ones are dropped rather than sent out of context): delivery keys are
   stable per (pair, slot, reminder), so running the plan twice enqueues nothing new.
@@ -102,13 +103,13 @@ def build_pairs(people: Iterable[PersonView], cadences: Iterable[CadenceView]) -
         if c.scope == "pair" and c.manager_slack_id and c.employee_slack_id:
             pair_rule[(c.manager_slack_id, c.employee_slack_id)] = c.rule
         elif c.team:
-            team_rule[c.team] = c.rule
+            team_rule[c.team.lower()] = c.rule  # team names match case-insensitively, as in /hr audiences
     pairs = []
     for emp in by_id.values():
         mgr = by_id.get(emp.manager_slack_id or "")
         if mgr is None:
             continue
-        rule = pair_rule.get((mgr.slack_id, emp.slack_id)) or team_rule.get(emp.team or "", DEFAULT_RULE)
+        rule = pair_rule.get((mgr.slack_id, emp.slack_id)) or team_rule.get((emp.team or "").lower(), DEFAULT_RULE)
         pairs.append(Pair(mgr, emp, rule))
     return pairs
 
@@ -122,16 +123,18 @@ def _slots(pair: Pair, now: datetime, holidays: frozenset[date], window: WorkWin
     return slots_around(pair.rule, tz, now.astimezone(zone(tz)).date(), holidays, window)
 
 
-def neighbours(pair: Pair, now: datetime, holidays: frozenset[date] = frozenset(),
-               window: WorkWindow = DEFAULT_WINDOW) -> tuple[datetime | None, datetime | None, datetime]:
+def neighbours(
+    pair: Pair, now: datetime, holidays: frozenset[date] = frozenset(), window: WorkWindow = DEFAULT_WINDOW
+) -> tuple[datetime | None, datetime | None, datetime]:
     """(previous slot, current slot = last at or before now, next slot after now)."""
     slots = _slots(pair, now, holidays, window)
     i = bisect.bisect_right(slots, now)
     return (slots[i - 2] if i >= 2 else None), (slots[i - 1] if i >= 1 else None), slots[i]
 
 
-def next_slot(pair: Pair, after: datetime, holidays: frozenset[date] = frozenset(),
-              window: WorkWindow = DEFAULT_WINDOW) -> datetime:
+def next_slot(
+    pair: Pair, after: datetime, holidays: frozenset[date] = frozenset(), window: WorkWindow = DEFAULT_WINDOW
+) -> datetime:
     """The first slot of the pair at or after `after`, skipping slots while either person is paused."""
     when = after
     for _ in range(60):
@@ -158,9 +161,15 @@ def happened(checkins: Sequence[datetime], prev: datetime | None, slot: datetime
     return any(at >= since for at in checkins)
 
 
-def plan_pair(pair: Pair, *, now: datetime, holidays: frozenset[date] = frozenset(),
-              checkins: Sequence[datetime] = (), states: Mapping[datetime, NudgeState] | None = None,
-              window: WorkWindow = DEFAULT_WINDOW) -> list[Due]:
+def plan_pair(
+    pair: Pair,
+    *,
+    now: datetime,
+    holidays: frozenset[date] = frozenset(),
+    checkins: Sequence[datetime] = (),
+    states: Mapping[datetime, NudgeState] | None = None,
+    window: WorkWindow = DEFAULT_WINDOW,
+) -> list[Due]:
     """The messages due for one pair at `now` (at most one nudge and one prompt)."""
     states = states or {}
     mgr, emp = pair.manager, pair.employee
@@ -169,15 +178,28 @@ def plan_pair(pair: Pair, *, now: datetime, holidays: frozenset[date] = frozense
     period = timedelta(days=7 if pair.rule.frequency == "weekly" else 14 if pair.rule.frequency == "biweekly" else 30)
     # The reflection prompt for the coming slot.
     prompt_at = prompt_instant(pair, nxt, holidays, window)
-    if prompt_at <= now < nxt and not (emp.paused_at(now) or mgr.paused_at(nxt) or emp.paused_at(nxt)) and not (
-        slot is not None and happened(checkins, slot, nxt, period)
+    if (
+        prompt_at <= now < nxt
+        and not (emp.paused_at(now) or mgr.paused_at(nxt) or emp.paused_at(nxt))
+        and not (slot is not None and happened(checkins, slot, nxt, period))
     ):
-        out.append(Due("prompt", emp.slack_id, mgr.slack_id, emp.slack_id, nxt, prompt_at, 1,
-                       f"prompt:{mgr.slack_id}:{emp.slack_id}:{slot_key(nxt)}", next_slot_at=nxt))
+        out.append(
+            Due(
+                "prompt",
+                emp.slack_id,
+                mgr.slack_id,
+                emp.slack_id,
+                nxt,
+                prompt_at,
+                1,
+                f"prompt:{mgr.slack_id}:{emp.slack_id}:{slot_key(nxt)}",
+                next_slot_at=nxt,
+            )
+        )
     if slot is None or mgr.paused_at(slot) or emp.paused_at(slot) or mgr.paused_at(now) or emp.paused_at(now):
         return out
     st = states.get(slot, NudgeState())
-    if st.status in ("skipped", "done") or st.reminders_sent >= MAX_REMINDERS:
+    if st.status in ("skipped", "done", "superseded") or st.reminders_sent >= MAX_REMINDERS:
         return out
     if happened(checkins, prev, slot, period):
         return out
@@ -195,23 +217,43 @@ def plan_pair(pair: Pair, *, now: datetime, holidays: frozenset[date] = frozense
     if reminder < MAX_REMINDERS:
         follow_up = to_working(max(now, send_at) + timedelta(days=1), tz, holidays, window)
         follow_up = follow_up if follow_up < nxt else None
-    out.append(Due("nudge", mgr.slack_id, mgr.slack_id, emp.slack_id, slot, send_at, reminder,
-                   f"nudge:{mgr.slack_id}:{emp.slack_id}:{slot_key(slot)}:{reminder}", follow_up, nxt))
+    out.append(
+        Due(
+            "nudge",
+            mgr.slack_id,
+            mgr.slack_id,
+            emp.slack_id,
+            slot,
+            send_at,
+            reminder,
+            f"nudge:{mgr.slack_id}:{emp.slack_id}:{slot_key(slot)}:{reminder}",
+            follow_up,
+            nxt,
+        )
+    )
     return out
 
 
-def plan(pairs: Iterable[Pair], *, now: datetime, holidays: frozenset[date] = frozenset(),
-         checkins: Mapping[tuple[str, str], Sequence[datetime]] | None = None,
-         states: Mapping[tuple[str, str], Mapping[datetime, NudgeState]] | None = None,
-         window: WorkWindow = DEFAULT_WINDOW) -> list[Due]:
+def plan(
+    pairs: Iterable[Pair],
+    *,
+    now: datetime,
+    holidays: frozenset[date] = frozenset(),
+    checkins: Mapping[tuple[str, str], Sequence[datetime]] | None = None,
+    states: Mapping[tuple[str, str], Mapping[datetime, NudgeState]] | None = None,
+    window: WorkWindow = DEFAULT_WINDOW,
+) -> list[Due]:
     """Every message due at `now` for `pairs` (see the module docstring for the rules)."""
     checkins = checkins or {}
     states = states or {}
     out: list[Due] = []
     for pair in pairs:
         k = (pair.manager.slack_id, pair.employee.slack_id)
-        out.extend(plan_pair(pair, now=now, holidays=holidays, checkins=checkins.get(k, ()),
-                             states=states.get(k), window=window))
+        out.extend(
+            plan_pair(
+                pair, now=now, holidays=holidays, checkins=checkins.get(k, ()), states=states.get(k), window=window
+            )
+        )
     return out
 
 

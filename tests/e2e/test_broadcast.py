@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.demo.sandbox import Sandbox
 from scheduler import jobs
 from storage.db import session_scope
-from storage.models import Broadcast, Cycle, Delivery, Holiday
+from storage.models import Broadcast, Cadence, Cycle, Delivery, Holiday, Person
 
 EVERYONE = {"D0HR", "D0MGR", "D0MGRZH", "D0EMP", "D0EMP2", "D0EMP3", "D0EMPZH", "D0EMPZH2"}
 
@@ -112,3 +112,73 @@ def test_cycle_start_reminds_those_not_done_at_their_local_time(sandbox: Sandbox
             "Delivery report for the start reminder of the cycle “2025-Q3” (1 Sep 2025): 7 sent, 0 failed, 0 pending.",
         )
     ]  # to the admin who started the cycle: 5 employees and their 2 managers
+
+
+def test_hr_sets_team_and_pair_cadences_and_the_nudges_follow(sandbox: Sandbox) -> None:
+    sandbox.services.clock = lambda: datetime(2024, 10, 28, 12, 0, tzinfo=UTC)  # Monday
+    text = reply(sandbox.driver.slash("U0HR", "/hr", "cadence team:Growth biweekly thu 15:00"))
+    assert text == (
+        "✅ Team growth now checks in every two weeks on Thursday at 15:00 (the team's own cadence; each "
+        "manager's local time). 3 pair(s) follow it."
+    )
+    text = reply(sandbox.driver.slash("U0HR", "/hr", "cadence <@U0EMP|erik> weekly mon 11:00"))
+    assert text == (
+        "✅ <@U0EMP> and <@U0MGR> now check in weekly on Monday at 11:00 (their own cadence; the manager's "
+        "local time). Next check-in: Mon 4 Nov 18:00 (your time)."
+    )  # 11:00 Berlin = 18:00 Singapore
+    shown = reply(sandbox.driver.slash("U0HR", "/hr", "cadence show team:growth"))
+    assert shown.startswith("*Team growth*: every two weeks on Thursday at 15:00") and "2 pair(s) follow it" in shown
+    assert "• <@U0EMP> with <@U0MGR>: weekly on Monday at 11:00" in shown
+    assert "Next check-in: Thu 31 Oct 22:00" in reply(sandbox.driver.slash("U0HR", "/hr", "cadence <@U0EMP2>"))
+    assert "*Team platform*: weekly on Tuesday at 10:00 (the default" in reply(
+        sandbox.driver.slash("U0HR", "/hr", "cadence show")
+    )
+
+    jobs.bind(sandbox.services)
+    for now in (datetime(2024, 10, 29, 9, 0, 30, tzinfo=UTC), datetime(2024, 10, 31, 14, 0, 30, tzinfo=UTC)):
+        sandbox.services.clock = lambda now=now: now  # Tue 10:00 Berlin (the old default), then Thu 15:00
+        jobs.tick()
+        jobs.deliver()
+    due = [
+        c.params["text"]
+        for c in sandbox.stub.calls_of("chat.postMessage")
+        if c.response["channel"] == "D0MGR" and " is due" in c.params["text"]
+    ]
+    assert sorted(d.split(" is due")[0] for d in due) == ["Check-in with Priya", "Check-in with Sam"]
+    assert all("Thu 31 Oct 15:00" in d for d in due)  # none on Tuesday; Erik's pair meets on Mondays now
+
+
+@pytest.mark.parametrize(
+    ("user", "text", "expected"),
+    [
+        ("U0EMP", "cadence team:growth weekly", "Only HR admins can use `/hr`"),
+        ("U0MGRZH", "cadence team:platform 每周", "只有 HR 管理员可以使用"),
+        ("U0HR", "cadence team:nosuch weekly", "There is no team “nosuch”. Known teams: growth, people, platform."),
+        ("U0HR", "cadence team:growth weekly sat", "“sat” is a weekend day"),
+        ("U0HR", "cadence team:growth daily", "“daily” is not a cadence"),
+        ("U0HR", "cadence team:growth weekly 7:00", "7:00 is outside working hours (09:00–18:00)"),
+        ("U0HR", "cadence team:growth weekly 1030", "“1030” is not a time"),
+        ("U0HR", "cadence <@U0MGR> weekly", "<@U0MGR> has no manager on file"),
+        ("U0HR", "cadence @nobody weekly", "I don't know “@nobody”"),
+        ("U0HR", "cadence", "Usage: `/hr cadence team:NAME"),
+        ("U0HR", "cadence show team:growth extra", "Usage: `/hr cadence team:NAME"),
+    ],
+)
+def test_cadence_bad_input_is_explained_and_nothing_changes(
+    sandbox: Sandbox, user: str, text: str, expected: str
+) -> None:
+    assert expected in reply(sandbox.driver.slash(user, "/hr", text))
+    with session_scope(sandbox.services.engine) as session:
+        assert not session.exec(select(Cadence)).all()
+
+
+def test_cadence_errors_in_the_admins_language(sandbox: Sandbox) -> None:
+    sandbox.stub.users["U0HR"]["locale"] = "zh-CN"  # (first contact syncs the locale from Slack)
+    with session_scope(sandbox.services.engine) as session:
+        hana = session.exec(select(Person).where(Person.slack_id == "U0HR")).one()
+        hana.locale = "zh"
+        session.add(hana)
+    assert "“周六”是周末" in reply(sandbox.driver.slash("U0HR", "/hr", "cadence team:growth 每周 周六"))
+    assert "团队 growth 的 check-in 频率已设为每两周（周四 15:00）" in reply(
+        sandbox.driver.slash("U0HR", "/hr", "cadence team:growth 每两周四 15:00")
+    )

@@ -1,4 +1,4 @@
-"""`/hr` (HR admins): broadcast, cycle start, company holidays; `report` is delegated to `bot.analytics`."""
+"""`/hr` (HR admins): broadcast, cycle start, cadences, company holidays; `report` is delegated to `bot.analytics`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,38 @@ def _holidays(services: Services, user: str, args: list[str], loc: str, tz: str)
     return t("scheduler_hr_holiday_usage", loc)
 
 
+_SHOW = {"show", "list", "查看", "显示", "顯示"}
+
+
+def _cadence(services: Services, user: str, args: list[str], loc: str, tz: str) -> str:
+    """`/hr cadence team:NAME|@person [weekly|biweekly|monthly [weekday] [HH:MM] | reset]`, `/hr cadence show …`."""
+    if args and args[0].lower() in _SHOW:
+        args = args[1:]
+        if not args:  # every team
+            infos = cadence.all_team_cadences(services, admin_slack_id=user)
+            return "\n".join(cadence.team_cadence_text(i, locale=loc) for i in infos) or t(
+                "scheduler_cadence_usage", loc
+            )
+        if len(args) > 1:
+            raise UserError("scheduler_cadence_usage")
+    if not args:
+        raise UserError("scheduler_cadence_usage")
+    target, rest = args[0], args[1:]
+    spec = cadence.parse_cadence_spec(rest) if rest else None  # validate before touching anything
+    if target.lower().startswith("team:"):
+        team = target[5:]
+        if spec is None:
+            return cadence.team_cadence_text(cadence.team_cadence(services, admin_slack_id=user, team=team), locale=loc)
+        info = cadence.set_team_cadence(services, admin_slack_id=user, team=team, spec=spec)
+        return cadence.team_cadence_text(info, locale=loc, changed=True)
+    if spec is None:
+        return cadence.pair_cadence_text(
+            cadence.pair_cadence(services, admin_slack_id=user, person=target), tz=tz, locale=loc
+        )
+    pair = cadence.set_pair_cadence(services, admin_slack_id=user, person=target, spec=spec)
+    return cadence.pair_cadence_text(pair, tz=tz, locale=loc, changed=True)
+
+
 def handle(services: Services, user: str, text: str, loc: str, tz: str) -> str:
     """The reply to one `/hr` command (raises UserError for mistakes)."""
     from scheduler.runner import kick
@@ -52,8 +84,11 @@ def handle(services: Services, user: str, text: str, loc: str, tz: str) -> str:
             raise UserError("scheduler_hr_cycle_usage")
         cycle, days = broadcasts.start_cycle(services, admin_slack_id=user, name=words[2], end_text=words[3])
         end = fmt_date(local_instant(cycle.end_date, _noon, tz), tz, loc)
-        return t("scheduler_hr_cycle_started", loc, name=cycle.name, end=end,
-                 dates=broadcasts.fmt_milestones(days, loc, tz))
+        return t(
+            "scheduler_hr_cycle_started", loc, name=cycle.name, end=end, dates=broadcasts.fmt_milestones(days, loc, tz)
+        )
+    if sub == "cadence":
+        return _cadence(services, user, words[1:], loc, tz)
     if sub in ("holidays", "holiday"):
         return _holidays(services, user, words[1:], loc, tz)
     return t("scheduler_hr_usage", loc)
@@ -85,6 +120,7 @@ def register(app: App, services: Services) -> None:
 def _report(ack: Ack, services: Services, command: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
     try:
         from bot import analytics  # written by the analytics issue
+
         handler = analytics.handle_hr_report  # type: ignore[attr-defined]
     except (ImportError, AttributeError):
         ack(response_type="ephemeral", text=t("scheduler_hr_report_unavailable", context.get("locale")))
