@@ -161,6 +161,125 @@ def happened(checkins: Sequence[datetime], prev: datetime | None, slot: datetime
     return any(at >= since for at in checkins)
 
 
+_PERIODS = {"weekly": timedelta(days=7), "biweekly": timedelta(days=14)}
+_MONTH = timedelta(days=30)
+_DAY = timedelta(days=1)
+_FRESH = NudgeState()
+
+
+class _Pass:
+    """One planning pass at `now`: what depends only on zones, cadences and `now` (a pair's slots, the reflection
+    prompt's instant, the follow-up's) is computed once per zone and cadence and shared by every pair that has
+    them; `plan_pair` is a pass over one pair."""
+
+    def __init__(self, now: datetime, holidays: frozenset[date], window: WorkWindow) -> None:
+        self.now, self.holidays, self.window = now, holidays, window
+        self._around: dict[tuple[Rule, str], tuple[datetime | None, datetime | None, datetime]] = {}
+        self._prompt: dict[tuple[datetime, time, str], datetime] = {}
+        self._prompt_on: dict[tuple[date, time, str], datetime] = {}
+        self._follow: dict[tuple[datetime, str], datetime] = {}
+        self._keys: dict[datetime, str] = {}
+
+    def neighbours(self, rule: Rule, tz: str) -> tuple[datetime | None, datetime | None, datetime]:
+        hit = self._around.get((rule, tz))
+        if hit is None:
+            slots = slots_around(rule, tz, self.now.astimezone(zone(tz)).date(), self.holidays, self.window)
+            i = bisect.bisect_right(slots, self.now)
+            hit = self._around[(rule, tz)] = (
+                (slots[i - 2] if i >= 2 else None),
+                (slots[i - 1] if i >= 1 else None),
+                slots[i],
+            )
+        return hit
+
+    def prompt_at(self, nxt: datetime, at: time, tz: str) -> datetime:
+        hit = self._prompt.get((nxt, at, tz))
+        if hit is None:  # the employee's local date of the slot, then (shared by many slots) the prompt on that date
+            day = nxt.astimezone(zone(tz)).date()
+            hit = self._prompt_on.get((day, at, tz))
+            if hit is None:
+                before = previous_working_day(day, self.holidays, self.window)
+                hit = self._prompt_on[(day, at, tz)] = local_instant(before, clamp_time(at, self.window), tz)
+            self._prompt[(nxt, at, tz)] = hit
+        return hit
+
+    def follow_up(self, send_at: datetime, tz: str) -> datetime:
+        hit = self._follow.get((send_at, tz))
+        if hit is None:
+            hit = self._follow[(send_at, tz)] = to_working(
+                max(self.now, send_at) + _DAY, tz, self.holidays, self.window
+            )
+        return hit
+
+    def key(self, when: datetime) -> str:
+        hit = self._keys.get(when)
+        if hit is None:
+            hit = self._keys[when] = slot_key(when)
+        return hit
+
+    def pair(self, pair: Pair, checkins: Sequence[datetime], states: Mapping[datetime, NudgeState] | None) -> list[Due]:
+        now, mgr, emp, rule = self.now, pair.manager, pair.employee, pair.rule
+        prev, slot, nxt = self.neighbours(rule, mgr.tz)
+        mp, ep = mgr.paused_until, emp.paused_until
+        period = _PERIODS.get(rule.frequency, _MONTH)
+        out: list[Due] = []
+        # The reflection prompt for the coming slot.
+        if (ep is None or now >= ep) and (mp is None or nxt >= mp) and (ep is None or nxt >= ep):
+            prompt_at = self.prompt_at(nxt, rule.at, emp.tz)
+            if prompt_at <= now and not (slot is not None and checkins and happened(checkins, slot, nxt, period)):
+                out.append(
+                    Due(
+                        "prompt",
+                        emp.slack_id,
+                        mgr.slack_id,
+                        emp.slack_id,
+                        nxt,
+                        prompt_at,
+                        1,
+                        f"prompt:{mgr.slack_id}:{emp.slack_id}:{self.key(nxt)}",
+                        next_slot_at=nxt,
+                    )
+                )
+        if slot is None:
+            return out
+        if mp is not None and (slot < mp or now < mp) or ep is not None and (slot < ep or now < ep):
+            return out
+        st = (states.get(slot) if states else None) or _FRESH
+        if st.status in ("skipped", "done", "superseded") or st.reminders_sent >= MAX_REMINDERS:
+            return out
+        if checkins and happened(checkins, prev, slot, period):
+            return out
+        tz = mgr.tz
+        if st.reminders_sent == 0:
+            reminder, send_at = 1, slot
+        else:
+            base = max(slot, st.last_sent_at or slot) + _DAY
+            if st.snoozed_until is not None:
+                base = max(base - _DAY, st.snoozed_until)
+            reminder, send_at = 2, to_working(base, tz, self.holidays, self.window)
+        if send_at > now or send_at >= nxt or now - send_at > LATE_GRACE:
+            return out
+        follow_up = None
+        if reminder < MAX_REMINDERS:
+            follow_up = self.follow_up(send_at, tz)
+            follow_up = follow_up if follow_up < nxt else None
+        out.append(
+            Due(
+                "nudge",
+                mgr.slack_id,
+                mgr.slack_id,
+                emp.slack_id,
+                slot,
+                send_at,
+                reminder,
+                f"nudge:{mgr.slack_id}:{emp.slack_id}:{self.key(slot)}:{reminder}",
+                follow_up,
+                nxt,
+            )
+        )
+        return out
+
+
 def plan_pair(
     pair: Pair,
     *,
@@ -171,67 +290,7 @@ def plan_pair(
     window: WorkWindow = DEFAULT_WINDOW,
 ) -> list[Due]:
     """The messages due for one pair at `now` (at most one nudge and one prompt)."""
-    states = states or {}
-    mgr, emp = pair.manager, pair.employee
-    prev, slot, nxt = neighbours(pair, now, holidays, window)
-    out: list[Due] = []
-    period = timedelta(days=7 if pair.rule.frequency == "weekly" else 14 if pair.rule.frequency == "biweekly" else 30)
-    # The reflection prompt for the coming slot.
-    prompt_at = prompt_instant(pair, nxt, holidays, window)
-    if (
-        prompt_at <= now < nxt
-        and not (emp.paused_at(now) or mgr.paused_at(nxt) or emp.paused_at(nxt))
-        and not (slot is not None and happened(checkins, slot, nxt, period))
-    ):
-        out.append(
-            Due(
-                "prompt",
-                emp.slack_id,
-                mgr.slack_id,
-                emp.slack_id,
-                nxt,
-                prompt_at,
-                1,
-                f"prompt:{mgr.slack_id}:{emp.slack_id}:{slot_key(nxt)}",
-                next_slot_at=nxt,
-            )
-        )
-    if slot is None or mgr.paused_at(slot) or emp.paused_at(slot) or mgr.paused_at(now) or emp.paused_at(now):
-        return out
-    st = states.get(slot, NudgeState())
-    if st.status in ("skipped", "done", "superseded") or st.reminders_sent >= MAX_REMINDERS:
-        return out
-    if happened(checkins, prev, slot, period):
-        return out
-    tz = mgr.tz
-    if st.reminders_sent == 0:
-        reminder, send_at = 1, slot
-    else:
-        base = max(slot, st.last_sent_at or slot) + timedelta(days=1)
-        if st.snoozed_until is not None:
-            base = max(base - timedelta(days=1), st.snoozed_until)
-        reminder, send_at = 2, to_working(base, tz, holidays, window)
-    if send_at > now or send_at >= nxt or now - send_at > LATE_GRACE:
-        return out
-    follow_up = None
-    if reminder < MAX_REMINDERS:
-        follow_up = to_working(max(now, send_at) + timedelta(days=1), tz, holidays, window)
-        follow_up = follow_up if follow_up < nxt else None
-    out.append(
-        Due(
-            "nudge",
-            mgr.slack_id,
-            mgr.slack_id,
-            emp.slack_id,
-            slot,
-            send_at,
-            reminder,
-            f"nudge:{mgr.slack_id}:{emp.slack_id}:{slot_key(slot)}:{reminder}",
-            follow_up,
-            nxt,
-        )
-    )
-    return out
+    return _Pass(now, holidays, window).pair(pair, checkins, states)
 
 
 def plan(
@@ -246,14 +305,13 @@ def plan(
     """Every message due at `now` for `pairs` (see the module docstring for the rules)."""
     checkins = checkins or {}
     states = states or {}
+    one = _Pass(now, holidays, window).pair
     out: list[Due] = []
     for pair in pairs:
         k = (pair.manager.slack_id, pair.employee.slack_id)
-        out.extend(
-            plan_pair(
-                pair, now=now, holidays=holidays, checkins=checkins.get(k, ()), states=states.get(k), window=window
-            )
-        )
+        found = one(pair, checkins.get(k, ()), states.get(k))
+        if found:
+            out.extend(found)
     return out
 
 
