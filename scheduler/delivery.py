@@ -318,8 +318,7 @@ def drain(
                 if busy:
                     continue
                 if recovering is not None and not recovering.done():
-                    recovering.result()  # it may put rows back in the queue
-                    last_recover = float("-inf")
+                    recovering.result()  # it may put rows back in the queue: read the queue once more
                     continue
                 if stopping:
                     break

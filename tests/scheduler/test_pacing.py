@@ -204,3 +204,28 @@ def test_an_isolated_429_only_delays_its_own_row(one_row: tuple[Services, int]) 
     assert row_ids  # the other recipient's row goes at once, with the refunded token
     assert send_one(services, sender, row_ids[0], cfg=DrainConfig()) == "sent"
     assert clock.t == 0.0 and sender.holds == 0
+
+
+def test_an_idle_drain_looks_for_rows_in_doubt_once_and_returns(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scheduler.delivery as delivery
+
+    calls: list[float] = []
+    real = delivery.recover
+
+    def slow_recover(*args: Any, **kw: Any) -> int:  # a look-up slower than the main loop's own queries
+        calls.append(time.monotonic())
+        time.sleep(0.2)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(delivery, "recover", slow_recover)
+    clock = FakeClock()
+    sender, slack = _sender(clock, iter(()))
+    stop, out = threading.Event(), []
+    th = threading.Thread(target=lambda: out.append(delivery.drain(services, sender, stop=stop)))
+    th.start()
+    th.join(3)
+    stop.set()  # (a drain that kept looking would only end here)
+    th.join()
+    assert len(calls) == 1 and out[0].sent == 0 and not slack.calls
