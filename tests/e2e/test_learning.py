@@ -22,13 +22,17 @@ def warm_index(sandbox: Sandbox) -> None:
 
 
 def _posted(sb: Sandbox, channel: str, n: int = 1) -> list[dict[str, Any]]:
-    return sb.stub.wait_for(lambda s: len(m := [x for x in s.messages.get(channel, []) if x.get("bot_id")]) >= n
-                            and m)
+    return sb.stub.wait_for(lambda s: len(m := [x for x in s.messages.get(channel, []) if x.get("bot_id")]) >= n and m)
 
 
 def _buttons(msg: dict[str, Any], action_id: str) -> list[str]:
-    return [el["value"] for b in msg["blocks"] if b["type"] == "actions" for el in b["elements"]
-            if el["action_id"] == action_id]
+    return [
+        el["value"]
+        for b in msg["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el["action_id"] == action_id
+    ]
 
 
 def test_learn_with_topic_answers_in_dm_and_start_creates_action(sandbox: Sandbox) -> None:
@@ -63,8 +67,13 @@ def test_dm_learning_question_in_english_and_chinese(sandbox: Sandbox) -> None:
 
 def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) -> None:
     with session_scope(sandbox.services.engine) as s:
-        s.add(DevelopmentPoint(person_slack_id="U0EMP2", competency="planning",
-                               evidence="I keep missing deadlines because I say yes to everything"))
+        s.add(
+            DevelopmentPoint(
+                person_slack_id="U0EMP2",
+                competency="planning",
+                evidence="I keep missing deadlines because I say yes to everything",
+            )
+        )
     sandbox.driver.slash("U0EMP2", "/learn", "")
     msg = _posted(sandbox, "D0EMP2")[0]
     assert "open development points" in msg["text"] and "Planning" in str(msg["blocks"])
@@ -76,8 +85,11 @@ def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) ->
 def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: Sandbox) -> None:
     sb = sandbox
     with session_scope(sb.services.engine) as s:
-        point = DevelopmentPoint(person_slack_id="U0EMP", competency="communication",
-                                 evidence="My updates to the VP ramble and she stops reading")
+        point = DevelopmentPoint(
+            person_slack_id="U0EMP",
+            competency="communication",
+            evidence="My updates to the VP ramble and she stops reading",
+        )
         s.add(point)
         s.flush()
     [(pt, actions)] = propose_actions(sb.services, person_slack_id="U0EMP", points=[point])
@@ -102,9 +114,62 @@ def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: S
         statuses = {a.id: a.status for a in s.exec(select(DevelopmentAction))}
         records = sorted((r.action_id, r.status) for r in s.exec(select(LearningRecord)))
     assert [statuses[a.id] for a in actions] == ["started", "done", "not_relevant"]
-    assert records == sorted([(actions[0].id, "started"), (actions[1].id, "completed"),
-                              (actions[2].id, "not_relevant")])
+    assert records == sorted(
+        [(actions[0].id, "started"), (actions[1].id, "completed"), (actions[2].id, "not_relevant")]
+    )
     final = current()
-    assert _buttons(final, "learn_start") == [] and "Done" in str(final["blocks"]) and "not relevant" in str(
-        final["blocks"])
+    assert (
+        _buttons(final, "learn_start") == []
+        and "Done" in str(final["blocks"])
+        and "not relevant" in str(final["blocks"])
+    )
     assert pt.id == point.id
+
+
+def _message_with_button(sb: Sandbox, channel: str, action_id: str, value: str) -> dict[str, Any]:
+    """A bot message posted in `channel` carrying one button with `value` (as a forged payload would)."""
+    button = {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": "x"}}
+    sb.services.extras["slack_client"].chat_postMessage(
+        channel=channel, text="x", blocks=[{"type": "actions", "block_id": "b1", "elements": [button]}]
+    )
+    return sb.stub.messages[channel][-1]
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "²",
+        "١٢",
+        "9" * 40,
+        "-3",
+        "0",
+        "1.5",
+        "abc",
+        "c|",
+        "c|x|²|U0EMP",
+        "c|co-concise-email-en|99999999999999999999999|U0EMP",
+        "c|a|b|c|d",
+    ],
+)
+def test_forged_button_values_get_a_clear_answer_in_the_users_language(sandbox: Sandbox, forged: str) -> None:
+    for n, (user, channel, word) in enumerate((("U0EMP", "D0EMP", "button"), ("U0EMPZH", "D0EMPZH", "按钮")), start=1):
+        msg = _message_with_button(sandbox, channel, "learn_done", forged)
+        assert sandbox.driver.click(user, msg, "learn_done", forged).status == 200
+        answer = sandbox.stub.wait_calls("chat.postEphemeral", n)[-1]
+        assert answer.params["user"] == user and word in answer.params["text"], answer.params
+    with session_scope(sandbox.services.engine) as s:
+        assert s.exec(select(DevelopmentAction)).all() == []
+
+
+def test_a_suggestion_button_cannot_attach_the_action_to_someone_elses_point(sandbox: Sandbox) -> None:
+    with session_scope(sandbox.services.engine) as s:
+        other = DevelopmentPoint(person_slack_id="U0EMP2", competency="planning", evidence="x")
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    value = f"c|co-concise-email-en|{other_id}|U0EMP"
+    sandbox.driver.click("U0EMP", _message_with_button(sandbox, "D0EMP", "learn_start", value), "learn_start", value)
+    sandbox.stub.wait_calls("chat.update", 1)
+    with session_scope(sandbox.services.engine) as s:
+        action = s.exec(select(DevelopmentAction)).one()
+    assert (action.person_slack_id, action.course_id, action.point_id) == ("U0EMP", "co-concise-email-en", None)

@@ -8,8 +8,16 @@ import pytest
 
 from knowledge.catalog import CatalogError, parse_catalog, shipped_catalog
 
-GOOD = {"id": "c1", "title": "T", "summary": "S", "competencies": ["feedback"], "language": "en",
-        "duration_minutes": 10, "format": "video", "url": "https://x.example/c1"}
+GOOD = {
+    "id": "c1",
+    "title": "T",
+    "summary": "S",
+    "competencies": ["feedback"],
+    "language": "en",
+    "duration_minutes": 10,
+    "format": "video",
+    "url": "https://x.example/c1",
+}
 
 
 def _jsonl(*rows: dict) -> str:
@@ -21,18 +29,21 @@ def test_shipped_catalog_is_valid() -> None:
     assert len(courses) >= 150 and {c.language for c in courses} == {"en", "zh"}
 
 
-@pytest.mark.parametrize(("bad", "reason"), [
-    ({"id": ""}, "missing id"),
-    ({"id": "c1"}, "duplicate id"),
-    ({"competencies": ["telepathy"]}, "unknown competency"),
-    ({"duration_minutes": -5}, "must be positive"),
-    ({"duration_minutes": 0}, "must be positive"),
-    ({"duration_minutes": 7.5}, "whole number"),
-    ({"duration_minutes": "ten"}, "whole number"),
-    ({"language": "fr"}, "bad language"),
-    ({"format": "podcast"}, "bad format"),
-    ({"title": ""}, "missing title"),
-])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"id": ""}, "missing id"),
+        ({"id": "c1"}, "duplicate id"),
+        ({"competencies": ["telepathy"]}, "unknown competency"),
+        ({"duration_minutes": -5}, "must be positive"),
+        ({"duration_minutes": 0}, "must be positive"),
+        ({"duration_minutes": 7.5}, "whole number"),
+        ({"duration_minutes": "ten"}, "whole number"),
+        ({"language": "fr"}, "bad language"),
+        ({"format": "podcast"}, "bad format"),
+        ({"title": ""}, "missing title"),
+    ],
+)
 def test_jsonl_bad_line_has_number_and_reason(bad: dict, reason: str) -> None:
     row = {**GOOD, "id": "c2", **bad}
     with pytest.raises(CatalogError) as err:
@@ -61,3 +72,23 @@ def test_csv_semicolon_competencies_and_bad_line_number() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog(ok + ",T,S,,en,5,video,\n", "csv")
     assert (err.value.line, err.value.reason) == (3, "missing id")
+
+
+def test_csv_carriage_returns_end_lines_or_stay_in_quoted_cells() -> None:
+    # old Mac line endings (bare CR) are lines, and a bad one is named by its number
+    cr = CSV_HEAD.rstrip("\n") + "\r" + "c1,T,S,feedback,en,5,video,\r" + "c2,T2,S,feedback,zh,5,article,\r"
+    assert [r.id for r in parse_catalog(cr, "csv")] == ["c1", "c2"]
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(cr + "c3,T3,S,feedback,en,-5,video,\r", "csv")
+    assert err.value.line == 4 and "positive" in err.value.reason
+    # a CR inside a quoted cell is part of the cell
+    [rec] = parse_catalog(CSV_HEAD + 'c1,"T\rX",S,,en,5,video,\n', "csv")
+    assert rec.title == "T\rX"
+    # a bare CR inside an unquoted cell no longer escapes as csv.Error: the row is judged like any other
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(CSV_HEAD + "\r0", "csv")
+    assert err.value.line == 3 and "missing title" in err.value.reason
+    # an unterminated quote is reported with a line, not as csv.Error
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(CSV_HEAD + 'c1,"T,S,,en,5,video,\n', "csv")
+    assert err.value.line >= 2

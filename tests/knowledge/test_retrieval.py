@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bot import learning
 from bot.services import Services
+from knowledge.assemble import SITUATIONS, situations_for
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import CourseRecord, shipped_catalog
 from knowledge.evaluation import ndcg_at
-from knowledge.retrieval import Filters, HybridIndex, LexicalIndex, Preferences
-from knowledge.text import tokenize
+from knowledge.retrieval import Filters, HybridIndex, LexicalIndex, Preferences, Reference, _run_table, _top2_mean
+from knowledge.text import detect_language, tokenize
 from storage.db import session_scope
 from storage.models import DevelopmentPoint, LearningRecord, Person
 
-CONCEPTS = {"declin": 0, "refuse": 0, "拒绝": 0, "nervou": 1, "anxiety": 1, "stage": 1, "紧张": 1,
-            "sql": 2, "query": 2, "join": 2, "coach": 3, "mentor": 3, "辅导": 3}
+CONCEPTS = {
+    "declin": 0,
+    "refuse": 0,
+    "拒绝": 0,
+    "nervou": 1,
+    "anxiety": 1,
+    "stage": 1,
+    "紧张": 1,
+    "sql": 2,
+    "query": 2,
+    "join": 2,
+    "coach": 3,
+    "mentor": 3,
+    "辅导": 3,
+}
 
 
 class ConceptEmbedder:
@@ -38,8 +55,9 @@ class ConceptEmbedder:
         return self._vec(text)
 
 
-def _course(cid: str, title: str, lang: str = "en", comps: tuple[str, ...] = (), minutes: int = 10,
-            fmt: str = "article") -> CourseRecord:
+def _course(
+    cid: str, title: str, lang: str = "en", comps: tuple[str, ...] = (), minutes: int = 10, fmt: str = "article"
+) -> CourseRecord:
     return CourseRecord(cid, title, "", comps, lang, minutes, fmt)
 
 
@@ -50,29 +68,41 @@ def test_lexical_scores_equal_rank_bm25() -> None:
 
 
 def test_hybrid_beats_each_single_method_on_a_fixture() -> None:
-    courses = [_course("okr", "Writing OKRs that matter"), _course("retro", "Running a retrospective"),
-               _course("decline", "Declining requests politely"), _course("stage", "Handling stage anxiety"),
-               _course("sqlj", "Joins for analysts"), _course("kanban", "Kanban boards for small teams")]
+    courses = [
+        _course("okr", "Writing OKRs that matter"),
+        _course("retro", "Running a retrospective"),
+        _course("decline", "Declining requests politely"),
+        _course("stage", "Handling stage anxiety"),
+        _course("sqlj", "Joins for analysts"),
+        _course("kanban", "Kanban boards for small teams"),
+    ]
     emb = ConceptEmbedder()
     index = HybridIndex(courses, np.asarray(emb.embed_documents([c.text for c in courses])), emb)
-    labelled = {"kanban board for my team": "kanban",  # rare exact term: only BM25 finds it
-                "how to refuse extra work": "decline",  # synonyms: only the dense side finds it
-                "I get nervous before presenting on stage": "stage",
-                "writing sql query joins": "sqlj"}
+    labelled = {
+        "kanban board for my team": "kanban",  # rare exact term: only BM25 finds it
+        "how to refuse extra work": "decline",  # synonyms: only the dense side finds it
+        "I get nervous before presenting on stage": "stage",
+        "writing sql query joins": "sqlj",
+    }
 
     def score(mode: str) -> float:
-        return float(np.mean([ndcg_at([h.course.id for h in index.search(q, 3, mode=mode)], {cid: 3})
-                              for q, cid in labelled.items()]))
+        return float(
+            np.mean(
+                [ndcg_at([h.course.id for h in index.search(q, 3, mode=mode)], {cid: 3}) for q, cid in labelled.items()]
+            )
+        )
 
     hybrid, dense, lexical = score("hybrid"), score("dense"), score("lexical")
     assert hybrid > max(dense, lexical)
 
 
 def test_filters() -> None:
-    courses = [_course("a", "Feedback basics", "en", ("feedback",), 5, "video"),
-               _course("b", "Feedback deep dive", "en", ("feedback",), 30, "article"),
-               _course("c", "反馈入门", "zh", ("feedback",), 10, "video"),
-               _course("d", "Planning your week", "en", ("planning",), 10, "article")]
+    courses = [
+        _course("a", "Feedback basics", "en", ("feedback",), 5, "video"),
+        _course("b", "Feedback deep dive", "en", ("feedback",), 30, "article"),
+        _course("c", "反馈入门", "zh", ("feedback",), 10, "video"),
+        _course("d", "Planning your week", "en", ("planning",), 10, "article"),
+    ]
     emb = ConceptEmbedder()
     index = HybridIndex(courses, np.asarray(emb.embed_documents([c.text for c in courses])), emb)
 
@@ -84,8 +114,9 @@ def test_filters() -> None:
     assert ids(max_minutes=10) == {"a", "c", "d"}
     assert ids(format="video") == {"a", "c"}
     assert "a" not in ids(exclude=frozenset({"a"}))
-    boosted = index.search("feedback", 4, prefs=Preferences(competencies=frozenset({"planning"}),
-                                                            competency_boost=50.0))
+    boosted = index.search(
+        "feedback", 4, prefs=Preferences(competencies=frozenset({"planning"}), competency_boost=50.0)
+    )
     assert boosted[0].course.id == "d"
 
 
@@ -108,8 +139,10 @@ def test_personalisation_drops_completed_downranks_not_relevant(services: Servic
     with session_scope(services.engine) as s:
         s.add(LearningRecord(person_slack_id="U1", course_id=first, status="completed"))
         s.add(LearningRecord(person_slack_id="U1", course_id=second, status="not_relevant"))
-    after = [x.course_id for x in learning.recommend(services, person_slack_id="U1",
-                                                     topic="giving feedback to a colleague", k=10)[1]]
+    after = [
+        x.course_id
+        for x in learning.recommend(services, person_slack_id="U1", topic="giving feedback to a colleague", k=10)[1]
+    ]
     assert first not in after
     assert second not in after[:3] and second in after
 
@@ -146,8 +179,14 @@ def test_propose_actions_per_point(services: Services, kb: KnowledgeBase) -> Non
 
 
 def test_learning_questions() -> None:
-    for q in ["what should I learn next?", "Any course recommendations?", "What can I study to improve?",
-              "我接下来该学什么？", "推荐几门课吧", "有什么课可以提升沟通"]:
+    for q in [
+        "what should I learn next?",
+        "Any course recommendations?",
+        "What can I study to improve?",
+        "我接下来该学什么？",
+        "推荐几门课吧",
+        "有什么课可以提升沟通",
+    ]:
         assert learning.is_learning_question(q), q
     for q in ["hello", "thanks!", "我明天请假", "the deploy broke"]:
         assert not learning.is_learning_question(q), q
@@ -186,8 +225,12 @@ def test_language_calibration_lets_the_best_other_language_course_through() -> N
     assert [h.course.id for h in raw.search("q", 2, mode="dense")] == ["en0", "en1"]
     assert {h.course.id for h in calibrated.search("q", 2, mode="dense")} == {"en0", "zh0"}
     # within one language the order is the model's
-    assert [h.course.id for h in calibrated.search("q", 4, mode="dense", filters=Filters(language="zh"))] == \
-        ["zh0", "zh1", "zh2", "zh3"]
+    assert [h.course.id for h in calibrated.search("q", 4, mode="dense", filters=Filters(language="zh"))] == [
+        "zh0",
+        "zh1",
+        "zh2",
+        "zh3",
+    ]
 
 
 def test_a_matching_sentence_view_lifts_its_course() -> None:
@@ -201,3 +244,82 @@ def test_a_matching_sentence_view_lifts_its_course() -> None:
     index = HybridIndex(courses, vecs, emb, views=views, view_owner=np.asarray([2, 2, 1, 1]))
     assert [h.course.id for h in index.search("q", 3, mode="dense")] == ["c", "a", "b"]
     np.testing.assert_allclose(index.dense_scores("q")[0], plain.dense_scores("q")[0])  # no views: unchanged
+
+
+def test_hub_correction_ranks_a_course_by_how_unusually_close_it_is() -> None:
+    # "hub" is fairly close to every query; "niche" is slightly less close to this query but far from all others
+    courses = [_course("hub", "Hub"), _course("niche", "Niche"), _course("other", "Other")]
+    vecs = np.asarray([_unit(1, 1, 1), _unit(1, 0.2, 0), _unit(0, 0, 1)])
+    emb = FixedQuery(_unit(1, 0.6, 0.6))
+    rng = np.random.default_rng(0)
+    ref = np.abs(rng.normal(size=(40, 3))) * [0.1, 1, 1] + [0.0, 0.2, 0.2]  # reference queries: rarely like "niche"
+    reference = Reference((ref / np.linalg.norm(ref, axis=1, keepdims=True)).astype(np.float32), np.full(40, -1), ())
+    plain = HybridIndex(courses, vecs, emb)
+    corrected = HybridIndex(courses, vecs, emb, reference=reference)
+    assert plain.search("q", 1, mode="dense")[0].course.id == "hub"
+    assert corrected.search("q", 1, mode="dense")[0].course.id == "niche"
+
+
+def test_competency_prior_follows_the_nearest_reference_sentences() -> None:
+    courses = [_course("p", "Plan", comps=("planning",)), _course("f", "Feedback", comps=("feedback",))]
+    emb = FixedQuery(_unit(1, 0, 0))
+    vecs = np.asarray([_unit(0.5, 1, 0), _unit(0.55, 1, 0)])  # dense alone prefers "f"
+    # reference sentences near the query are labelled planning, the far ones feedback
+    ref = np.asarray([_unit(1, 0.1 * i, 0) for i in range(6)] + [_unit(0, 0.1 * i, 1) for i in range(6)], np.float32)
+    labels = np.asarray([0] * 6 + [1] * 6)
+    reference = Reference(ref, labels, ("planning", "feedback"))
+    dist = reference.competency_distribution(np.asarray(_unit(1, 0, 0), np.float32))
+    assert dist[0] > 0.99 and abs(dist.sum() - 1) < 1e-9
+    index = HybridIndex(courses, vecs, emb, reference=reference, calibrate_languages=False, prior_strength=0.0)
+    assert [h.course.id for h in index.search("q", 2, weights=(1.0, 0.0, 0.0))] == ["f", "p"]
+    index.prior_strength = 1.0
+    assert [h.course.id for h in index.search("q", 2, weights=(1.0, 0.0, 0.0))] == ["p", "f"]
+    assert [h.course.id for h in index.search("q", 2, mode="dense")] == ["f", "p"]  # the dense list alone: no prior
+
+
+def test_situations_lift_their_course_in_every_channel() -> None:
+    courses = [_course("a", "Alpha"), _course("b", "Beta"), _course("c", "Gamma")]
+    emb = FixedQuery(_unit(0, 0, 1))
+    vecs = np.asarray([_unit(1, 0, 0.3), _unit(0, 1, 0.2), _unit(1, 1, 0.1)])  # whole texts: a > b > c
+    sit = np.asarray([_unit(0, 0, 1), _unit(0.2, 0, 1), _unit(1, 0, 0), _unit(0, 1, 0)], np.float32)
+    index = HybridIndex(
+        courses,
+        vecs,
+        emb,
+        situations=sit,
+        situation_owner=np.asarray([2, 2, 0, 1]),
+        situation_texts={2: ["my zorblax keeps failing"]},
+    )
+    assert HybridIndex(courses, vecs, emb).search("q", 1, mode="dense")[0].course.id == "a"
+    assert index.search("q", 1, mode="dense")[0].course.id == "c"
+    assert index.search("q", 1, mode="learned")[0].course.id == "c"
+    assert [h.course.id for h in index.search("zorblax", 3, mode="lexical")] == ["c"]  # their text is indexed
+    assert index.learned_scores(np.asarray(_unit(0, 0, 1), np.float32)) is not None
+    assert HybridIndex(courses, vecs, emb).learned_scores(np.asarray(_unit(0, 0, 1), np.float32)) is None
+
+
+def test_top2_mean_per_run() -> None:
+    table = _run_table(np.asarray([0, 3, 4]), 6)
+    sims = np.asarray([[1.0, 3, 2, 5, 0.5, 0.7], [0, 0, 1, 2, 3, 4]])
+    np.testing.assert_allclose(_top2_mean(sims, table), [[2.5, 5.0, 0.6], [0.5, 2.0, 3.5]])
+    np.testing.assert_allclose(_top2_mean(sims[0], table), [2.5, 5.0, 0.6])
+
+
+def test_shipped_situations_cover_the_catalog_and_only_unchanged_courses() -> None:
+    catalog = shipped_catalog()
+    rows = [json.loads(line) for line in SITUATIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert sorted(r["id"] for r in rows) == sorted(c.id for c in catalog)
+    assert all(len(r["en"]) >= 3 and len(r["zh"]) >= 3 for r in rows)
+    assert all(detect_language(s) == lang for r in rows for lang in ("en", "zh") for s in r[lang])
+    found = situations_for(catalog)
+    assert len(found) == len(catalog)
+    edited = dataclasses.replace(catalog[0], summary=catalog[0].summary + " Now with a new module.")
+    assert situations_for([edited, catalog[1]]) == {1: found[1]}  # an edited course no longer has them
+
+
+def test_knowledge_base_index_has_every_signal(kb: KnowledgeBase) -> None:
+    kb.ensure_seeded()
+    index = kb.index()
+    assert index.reference is not None and len(index.reference.vectors) > 100
+    assert index.learned_scores(index.query_vector("q")) is not None
+    assert (kb.data_dir / f"queries.{kb.embedder.name}.npz").exists()  # embedded once, cached in the data dir
