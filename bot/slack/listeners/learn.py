@@ -30,8 +30,8 @@ def _parse_button(value: str) -> tuple[str, int | None, str] | int | None:
         parts = value.split("|")
         if len(parts) != 4 or not parts[1] or not parts[3]:
             return None
-        point = _parse_id(parts[2]) if parts[2] else None
-        if parts[2] and point is None:
+        point = _parse_id(parts[2]) if parts[2] not in ("", "0") else None  # "" (or an old 0): no point
+        if parts[2] not in ("", "0") and point is None:
             return None
         return parts[1], point, parts[3]
     return _parse_id(value)
