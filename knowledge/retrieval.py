@@ -253,7 +253,7 @@ class HybridIndex:
         """Per course: the probability mass of its competencies under the query's reference distribution."""
         if self.reference is None or self._tags is None or not self.prior_strength:
             return None
-        return self._tags @ self.reference.competency_distribution(q)
+        return np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """Dense scores standardised within each course language (see the module docstring)."""
