@@ -268,6 +268,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1,4")
     ap.add_argument("--soak", type=float, default=0, help="seconds of load at 100 req/s to watch RSS")
     ap.add_argument("--sqlite", action="store_true")
+    ap.add_argument("--drain-wait", type=float, default=120, help="seconds to watch the analysis backlog drain")
     ap.add_argument("--pairs", type=int, default=400, help="manager/employee pairs, one open check-in each")
     ap.add_argument(
         "--analysis-workers",
@@ -343,7 +344,7 @@ def main() -> None:
         stored = scalar("select count(*) from answer")
         owed_sql = "select count(*) from checkin where state='finishing' or (state='done' and posted_at is null)"
         owed = scalar(owed_sql)
-        while owed and time.monotonic() - load_end < 900:  # the analysis backlog drains after the load
+        while owed and time.monotonic() - load_end < args.drain_wait:  # the analysis backlog drains after the load
             time.sleep(2)
             owed = scalar(owed_sql)
         drained = time.monotonic() - load_end
