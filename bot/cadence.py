@@ -164,21 +164,12 @@ def status_text(info: StatusInfo, *, tz: str, locale: str | None) -> str:
         lines.append(t("scheduler_status_paused", loc, until=fmt_dt(info.paused_until, tz, loc)))
     else:
         lines.append(t("scheduler_status_active", loc))
-    if info.as_employee:
-        e = info.as_employee
+    entries = [("scheduler_status_as_employee", info.as_employee)] if info.as_employee else []
+    entries += [("scheduler_status_as_manager", e) for e in info.as_manager]
+    for key, e in entries:
         lines.append(
             t(
-                "scheduler_status_as_employee",
-                loc,
-                other=e.other_slack_id,
-                when=fmt_dt(e.at, tz, loc),
-                frequency=t(f"scheduler_freq_{e.frequency}", loc),
-            )
-        )
-    for e in info.as_manager:
-        lines.append(
-            t(
-                "scheduler_status_as_manager",
+                key,
                 loc,
                 other=e.other_slack_id,
                 when=fmt_dt(e.at, tz, loc),

@@ -103,6 +103,11 @@ def _unfinished():  # type: ignore[no-untyped-def]
     return (CheckIn.state == "finishing") | ((CheckIn.state == "done") & col(CheckIn.posted_at).is_(None))
 
 
+def _lease_free(expired_before: datetime):  # type: ignore[no-untyped-def]
+    """Nobody holds the analysis lease: never claimed, or claimed before `expired_before` (a runner that died)."""
+    return col(CheckIn.analysis_claimed_at).is_(None) | (col(CheckIn.analysis_claimed_at) < expired_before)
+
+
 def claim_finish(*, session: Session, checkin_id: int, now: datetime, lease_expired_before: datetime) -> bool:
     """Take the lease on `checkin_id`'s closing work; False when it is not owed or another runner holds it.
 
@@ -113,7 +118,7 @@ def claim_finish(*, session: Session, checkin_id: int, now: datetime, lease_expi
         .where(
             CheckIn.id == checkin_id,
             _unfinished(),
-            col(CheckIn.analysis_claimed_at).is_(None) | (col(CheckIn.analysis_claimed_at) < lease_expired_before),
+            _lease_free(lease_expired_before),
         )
         .values(analysis_claimed_at=now)
     )
@@ -126,7 +131,7 @@ def owed_finishes(*, session: Session, lease_expired_before: datetime, limit: in
         select(CheckIn.id)
         .where(
             _unfinished(),
-            col(CheckIn.analysis_claimed_at).is_(None) | (col(CheckIn.analysis_claimed_at) < lease_expired_before),
+            _lease_free(lease_expired_before),
         )
         .order_by(col(CheckIn.last_activity_at))
         .limit(limit)
