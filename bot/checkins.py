@@ -17,7 +17,7 @@ from bot.services import Services
 from prompts.questions import Question, load_bank
 from storage import checkins as repo
 from storage.db import session_scope
-from storage.models import Answer, AuditLog, CheckIn, DevelopmentPoint, Person
+from storage.models import Answer, AuditLog, CheckIn, DevelopmentPoint, Person, ProcessedEvent
 from storage.people import get_person
 
 ABANDON_AFTER = timedelta(days=7)
@@ -168,7 +168,7 @@ def reply(
     if move is not None and checkin.state != "open":
         return None
     if move is not None:
-        return steer(services, checkin_id=checkin.id or 0, user=user, move=move)
+        return steer(services, checkin_id=checkin.id or 0, user=user, move=move, ts=ts)
     with _lock(checkin.id or 0), session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin.id or 0, lock=True)
         assert checkin is not None
@@ -194,12 +194,20 @@ def reply(
         return _advance(services, session, checkin, Move.ANSWER, answer)
 
 
-def steer(services: Services, *, checkin_id: int, user: str, move: Move) -> Turn | None:
-    """Skip / back / done, by button or by word; only the two people of the check-in may steer."""
+def steer(services: Services, *, checkin_id: int, user: str, move: Move, ts: str | None = None) -> Turn | None:
+    """Skip / back / done, by button or by word; only the two people of the check-in may steer.
+
+    `ts` is the Slack ts of a steering word typed in the thread: a retried delivery of it moves only once.
+    """
     with _lock(checkin_id), session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
         if checkin is None or checkin.state != "open" or user not in participants(checkin):
             return None
+        if ts:
+            key = f"move:{checkin_id}:{ts}"[:64]
+            if session.get(ProcessedEvent, key) is not None:  # a Slack retry of that word: it moved the check-in
+                return Turn(checkin, duplicate=True)
+            session.add(ProcessedEvent(event_id=key, received_at=services.now()))
         return _advance(services, session, checkin, move, None)
 
 

@@ -63,14 +63,14 @@ def db_upgrade() -> None:
 @people_app.command("import")
 def people_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
     """Upsert people from a CSV (all rows or none)."""
-    from bot.people import ImportError_, import_people
+    from bot.people import ImportError_, decode_people_file, import_people
     from bot.runtime import offline_directory
     from bot.services import build_services
 
     services = build_services(_settings())
     services.directory = offline_directory(services.settings)
     try:
-        n = import_people(services, file.read_text(encoding="utf-8"))
+        n = import_people(services, decode_people_file(file.read_bytes()))
     except ImportError_ as exc:
         fail(f"{file}: {exc}; nothing was written")
     typer.echo(f"imported {n} people")

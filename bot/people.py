@@ -29,6 +29,15 @@ class PersonRow:
     values: dict[str, Any]
 
 
+def decode_people_file(raw: bytes) -> str:
+    """The text of a people file: UTF-8 (a BOM is allowed); otherwise ImportError_ naming the first bad line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportError_(f"line {line}: not UTF-8 text (save the file as CSV UTF-8)") from None
+
+
 def parse_people_csv(text: str) -> list[PersonRow]:
     """Parse and validate the whole file; raise ImportError_ naming the first bad line."""
     text = text.lstrip("\ufeff")
@@ -65,6 +74,7 @@ def parse_people_csv(text: str) -> list[PersonRow]:
                 ZoneInfo(row["timezone"])
             except (ZoneInfoNotFoundError, ValueError):
                 raise ImportError_(f"line {idx}: timezone {row['timezone']!r} is not an IANA time zone") from None
+        row["locale"] = row["locale"].lower()  # "ZH" is as clear as "zh" (like TRUE for is_hr_admin)
         if row["locale"] and row["locale"] not in ("en", "zh"):
             raise ImportError_(f"line {idx}: locale must be en or zh, not {row['locale']!r}")
         flag = row["is_hr_admin"].lower()
@@ -131,11 +141,15 @@ def _slack_profile(services: Services, slack_id: str) -> dict[str, Any]:
 
 
 def ensure_person(services: Services, slack_id: str) -> Person:
-    """The person for `slack_id`; on first contact, fill time zone and locale from Slack."""
-    with session_scope(services.engine) as session:
-        person = get_person(session=session, slack_id=slack_id)
-        if person is not None and person.profile_synced:
-            return person
+    """The person for `slack_id` (read-only: a detached copy); on first contact, fill time zone and locale from Slack.
+
+    Every Slack request asks this for its actor, so a synced person comes from the per-process cache.
+    """
+    from bot.person_cache import cached_person
+
+    person = cached_person(services, slack_id)
+    if person is not None and person.profile_synced:
+        return person
     slack = _slack_profile(services, slack_id)
     s = services.settings
     with session_scope(services.engine) as session:

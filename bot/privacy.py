@@ -20,7 +20,10 @@ from storage.models import (
     Answer,
     AuditLog,
     Broadcast,
+    Cadence,
+    CapabilityMapVersion,
     CheckIn,
+    Cycle,
     Delivery,
     DevelopmentAction,
     DevelopmentPoint,
@@ -77,6 +80,12 @@ def export_records(services: Services, *, person: str | None = None) -> Iterator
         for d in s.exec(select(Delivery)).all():
             if person is None or d.recipient_slack_id == person:
                 yield _row("delivery", d)
+
+
+def person_exists(services: Services, slack_id: str) -> bool:
+    """Whether the store knows `slack_id` (a forgotten person is known only by their anonymous id)."""
+    with Session(services.engine) as s:
+        return s.exec(select(Person.id).where(Person.slack_id == slack_id)).first() is not None
 
 
 def write_export(services: Services, out: Any, *, person: str | None = None) -> int:
@@ -154,6 +163,24 @@ def forget_person(services: Services, *, slack_id: str, actor: str | None = None
             d.recipient_slack_id, d.payload = anon, {}
             s.add(d)
             bump("delivery")
+        for d in s.exec(select(Delivery).where(col(Delivery.key).contains(slack_id))).all():
+            # keys name the people a message is about ("nudge:MGR:EMP:slot"): the id must not survive there either
+            d.key = ":".join(anon if part == slack_id else part for part in d.key.split(":"))
+            s.add(d)
+        for row in s.exec(select(Cadence)).all():
+            if slack_id in (row.manager_slack_id, row.employee_slack_id):
+                row.manager_slack_id = anon if row.manager_slack_id == slack_id else row.manager_slack_id
+                row.employee_slack_id = anon if row.employee_slack_id == slack_id else row.employee_slack_id
+                s.add(row)
+        for made in [
+            *s.exec(select(Broadcast).where(Broadcast.created_by == slack_id)).all(),
+            *s.exec(select(Cycle).where(Cycle.created_by == slack_id)).all(),
+        ]:
+            made.created_by = anon
+            s.add(made)
+        for version in s.exec(select(CapabilityMapVersion).where(CapabilityMapVersion.loaded_by == slack_id)).all():
+            version.loaded_by = anon
+            s.add(version)
         for n in s.exec(select(Nudge)).all():
             if slack_id in (n.manager_slack_id, n.employee_slack_id):
                 n.manager_slack_id = anon if n.manager_slack_id == slack_id else n.manager_slack_id

@@ -32,6 +32,10 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
     except CatalogError as exc:
         fail(f"{file}: {exc}; nothing was written")
         return
+    except UnicodeDecodeError as exc:  # a catalog saved as GBK or UTF-16, say: name the line, not a traceback
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        fail(f"{file}: line {line}: not UTF-8 text (save the file as UTF-8); nothing was written")
+        return
     kb = _kb()
     if sys.stdout.isatty():
         from rich.progress import Progress

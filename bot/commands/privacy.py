@@ -20,13 +20,20 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
     ) -> None:
         """Export records as JSON Lines (one record per line with a `type`)."""
-        from bot.privacy import write_export
+        from bot.cli import fail
+        from bot.privacy import person_exists, write_export
         from bot.services import build_services
 
         services = build_services(_settings())
+        if person is not None and not person_exists(services, person):
+            fail(f"no person {person}", code=1)
         if out:
-            with out.open("w", encoding="utf-8") as fh:
-                n = write_export(services, fh, person=person)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with out.open("w", encoding="utf-8") as fh:
+                    n = write_export(services, fh, person=person)
+            except OSError as exc:
+                fail(f"cannot write {out}: {exc.strerror or exc}")
             typer.echo(f"wrote {n} records to {out}", err=True)
         else:
             write_export(services, sys.stdout, person=person)

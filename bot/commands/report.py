@@ -33,14 +33,17 @@ def register(app: typer.Typer) -> None:
             fail("--lang must be en or zh")
         settings = _settings()
         data = compute_report(build_services(settings))  # migrates; no knowledge index needed
-        if fmt == "png":
-            path = render_png(data, out or Path("growthloop-report.png"))
-            typer.echo(f"wrote {path}")
-            return
-        body = render_text(data, lang or settings.growthloop_default_locale) if fmt == "text" else render_csv(data)
-        if out is None:
-            typer.echo(body, nl=False)
-        else:
+        target = out or Path("growthloop-report.png")
+        try:
+            if fmt == "png":
+                typer.echo(f"wrote {render_png(data, target)}")
+                return
+            body = render_text(data, lang or settings.growthloop_default_locale) if fmt == "text" else render_csv(data)
+            if out is None:
+                typer.echo(body, nl=False)
+                return
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(body, encoding="utf-8")
-            typer.echo(f"wrote {out}")
+        except OSError as exc:  # --out is a directory or read-only: one clear line, not a traceback
+            fail(f"cannot write {target}: {exc.strerror or exc}")
+        typer.echo(f"wrote {out}")

@@ -131,3 +131,19 @@ def test_replies_while_finishing_are_ignored_but_a_retry_is_recognised(org: Serv
     assert checkins.finish(org, checkin_id=c.id or 0).checkin.state == "done"
     with Session(org.engine) as s:
         assert len(s.exec(select(Answer)).all()) == 8
+
+
+def test_a_retried_steering_word_moves_only_once(org: Services) -> None:
+    _start(org)
+    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="first", ts="101.1")
+    checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="second", ts="102.1")
+    skip = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="Skip!", ts="103.1")
+    assert skip is not None and skip.moved is Move.SKIP and skip.checkin.step == 3
+    again = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="Skip!", ts="103.1")
+    assert again is not None and again.duplicate and again.checkin.step == 3  # Slack's retry of the same message
+    back = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="返回", ts="104.1")
+    assert back is not None and back.checkin.step == 2
+    back_retry = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="返回", ts="104.1")
+    assert back_retry is not None and back_retry.duplicate and back_retry.checkin.step == 2
+    later = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="skip", ts="105.1")
+    assert later is not None and later.checkin.step == 3  # a new "skip" (another ts) still moves

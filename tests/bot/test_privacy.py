@@ -75,10 +75,10 @@ def test_cli_export_and_forget(tmp_path: Path) -> None:
     csv.write_text(
         "slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin\nU0AAA,Ann,,,t,r,UTC,en,false\n"
     )
-    run = lambda *a: subprocess.run(
+    run = lambda *a: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "bot.cli", *a],
         env=env,
-        capture_output=True,  # noqa: E731
+        capture_output=True,
         text=True,
         timeout=120,
     )
@@ -89,3 +89,33 @@ def test_cli_export_and_forget(tmp_path: Path) -> None:
     forgot = run("person", "forget", "U0AAA")
     assert forgot.returncode == 0 and "person 1" in forgot.stdout
     assert run("person", "forget", "U0AAA").returncode == 1
+
+
+def test_forget_leaves_the_slack_id_nowhere_in_the_store(services: Services) -> None:
+    from datetime import date
+
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from storage.models import Broadcast, Cadence, CapabilityMapVersion, Cycle, Delivery
+
+    _seed(services)
+    with session_scope(services.engine) as s:
+        upsert_person(session=s, slack_id="U0HRX", name="Hana", is_hr_admin=True)
+        b = Broadcast(created_by="U0EMP", audience="all", message="cycle starts")
+        s.add(b)
+        s.add(Cycle(name="H1", start_date=date(2026, 1, 1), end_date=date(2026, 6, 30), created_by="U0EMP"))
+        s.add(Cadence(scope="pair", manager_slack_id="U0MGR", employee_slack_id="U0EMP", frequency="monthly"))
+        s.add(CapabilityMapVersion(source="map.yaml", content="x: 1", loaded_by="U0EMP"))
+        s.flush()
+        s.add(Delivery(key=f"broadcast:{b.id}:U0EMP", recipient_slack_id="U0EMP", broadcast_id=b.id))
+        s.add(Delivery(key="nudge:U0MGR:U0EMP:2026-03-03T09:00:0", kind="nudge", recipient_slack_id="U0MGR"))
+        s.add(Delivery(key="prompt:U0MGR:U0EMPX:2026-03-03T09:00", kind="nudge", recipient_slack_id="U0MGR"))
+    forget_person(services, slack_id="U0EMP", actor="test")
+    with services.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(text(f'SELECT * FROM "{table.name}"')):
+                assert not any(str(v) == "U0EMP" or ":U0EMP:" in f"{v}:" for v in row), (table.name, row)
+        keys = {k for (k,) in conn.execute(text("SELECT key FROM delivery"))}
+    assert "prompt:U0MGR:U0EMPX:2026-03-03T09:00" in keys  # another person whose id merely starts the same
+    assert len(keys) == 3

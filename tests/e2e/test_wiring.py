@@ -86,7 +86,9 @@ def test_hr_report_gaps(sandbox: Sandbox) -> None:
     refused = sb.driver.slash("U0EMP", "/hr", "report gaps")
     assert "Only HR admins" in refused.json()["text"]
     bad = sb.driver.slash("U0HR", "/hr", "report gaps nonsense")
-    assert "usage" in bad.json()["text"]
+    assert "Usage: `/hr report gaps`" in bad.json()["text"]
+    unknown = sb.driver.slash("U0HR", "/hr", "Report Gaps team:nope")  # the words in any case
+    assert "Nobody is in a team called “nope”" in unknown.json()["text"] and "growth" in unknown.json()["text"]
     ok = sb.driver.slash("U0HR", "/hr", "report gaps")
     assert ok.status == 200
     sb.stub.wait_for(lambda s: any(u.get("data") and b"\x89PNG" in u["data"] for u in s.uploads.values()), timeout=60)

@@ -13,8 +13,9 @@ from slack_bolt import App
 
 from bot.services import Services
 
-# Message events are registered last so that surfaces can add their message handlers first.
-_LAST = ("events",)
+# Message events are registered after the surfaces so that they can add their message handlers first; the fallback
+# (interactions no surface claims) comes last, as Bolt runs the first listener that matches.
+_LAST = ("events", "fallback")
 
 
 def surfaces() -> list[str]:

@@ -104,10 +104,11 @@ def register(app: App, services: Services) -> None:
         if not getattr(person, "is_hr_admin", False):
             ack(response_type="ephemeral", text=t("not_hr_admin", loc))
             return
-        if text.split()[:2] == ["report", "gaps"]:
+        words = text.lower().split()
+        if words[:2] == ["report", "gaps"]:
             _gaps(ack, services, command["user_id"], text, loc, client)
             return
-        if text.split()[:1] == ["report"]:
+        if words[:1] == ["report"]:
             _report(ack, services, command, context, client)
             return
         try:
@@ -130,16 +131,17 @@ def _report(ack: Ack, services: Services, command: dict[str, Any], context: dict
 
 def _gaps(ack: Ack, services: Services, user: str, text: str, loc: str, client: WebClient) -> None:
     """`/hr report gaps [team:NAME]`: the capability-gap heat-map and CSV to the admin's DM."""
+    from bot.gap_analysis import teams
     from bot.slack.gap_reporting import parse_gaps_args, post_gap_report
 
     try:
-        team = parse_gaps_args(text)
-    except ValueError as exc:
-        ack(response_type="ephemeral", text=str(exc))
+        team = parse_gaps_args(" ".join(text.split()[2:]))
+    except ValueError:
+        ack(response_type="ephemeral", text=t("goals_gaps_usage_hr", loc))
+        return
+    known = teams(services)
+    if team is not None and team not in known:  # said in the ack, in the admin's language; nothing is posted
+        ack(response_type="ephemeral", text=t("goals_gaps_unknown_team", loc, team=team, teams=", ".join(known) or "–"))
         return
     ack(response_type="ephemeral", text=t("goals_gaps_preparing", loc))
-    try:
-        post_gap_report(services, client, admin_slack_id=user, team=team, locale=loc)
-    except ValueError as exc:  # an unknown team: nothing else was posted
-        channel = client.conversations_open(users=user)["channel"]["id"]
-        client.chat_postMessage(channel=channel, text=str(exc))
+    post_gap_report(services, client, admin_slack_id=user, team=team, locale=loc)

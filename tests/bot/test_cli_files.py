@@ -1,0 +1,104 @@
+"""The CLI as outside tooling drives it: unusual but valid files, bad files, odd output paths (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner, Result
+
+from bot.cli import app
+from storage.db import make_engine
+from storage.models import Person
+
+HEADER = "slack_id,name,email,manager_slack_id,team,role,timezone,locale,is_hr_admin"
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {
+        "GROWTHLOOP_DATA_DIR": str(tmp_path / "data"),
+        "GROWTHLOOP_EMBEDDER": "hash",
+        "DATABASE_URL": None,
+        "CHROMA_URL": None,
+        "SLACK_BOT_TOKEN": None,
+        "GROWTHLOOP_DEFAULT_LOCALE": None,
+    }
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(app, list(args), env=env)
+
+    return run
+
+
+def _people(tmp_path: Path) -> dict[str, Person]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'growthloop.db'}")
+    try:
+        with Session(engine) as s:
+            return {p.slack_id: p for p in s.exec(select(Person)).all()}
+    finally:
+        engine.dispose()
+
+
+def test_an_unusual_but_valid_people_file_imports(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        HEADER,
+        'U0HR001,"Wang, Li (HR)",li@example.com,,People,HR,Asia/Shanghai,ZH,TRUE',
+        " U0MGR01 , 张伟 ,, ,Growth,Manager,Asia/Shanghai, zh ,False",
+        "U0EMP01,,,U0MGR01,Growth,,,,",
+        "",
+    ]
+    f = tmp_path / "people.csv"
+    f.write_bytes(("\ufeff" + "\r\n".join(rows)).encode("utf-8"))  # Excel's CSV UTF-8: a BOM and CRLF
+    res = cli("people", "import", str(f))
+    assert res.exit_code == 0, res.output
+    assert "imported 3 people" in res.output
+    people = _people(tmp_path)
+    hr, mgr, emp = people["U0HR001"], people["U0MGR01"], people["U0EMP01"]
+    assert (hr.name, hr.locale, hr.is_hr_admin) == ("Wang, Li (HR)", "zh", True)
+    assert (mgr.name, mgr.locale, mgr.is_hr_admin, mgr.manager_slack_id) == ("张伟", "zh", False, None)
+    assert (emp.name, emp.timezone, emp.locale, emp.manager_slack_id) == ("U0EMP01", "UTC", "en", "U0MGR01")
+
+
+def test_a_people_file_that_is_not_utf8_names_its_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "people.csv"
+    f.write_bytes(f"{HEADER}\nU0A,Ann,,,t,r,UTC,en,false\nU0B,王芳,,,t,r,UTC,zh,false\n".encode("gbk"))
+    res = cli("people", "import", str(f))
+    assert res.exit_code == 2, res.output
+    assert "line 3: not UTF-8" in res.output and "nothing was written" in res.output
+    assert "Traceback" not in res.output
+    assert _people(tmp_path) == {}
+
+
+def test_a_catalog_that_is_not_utf8_is_refused_clearly(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "catalog.csv"
+    f.write_bytes(
+        "id,title,summary,competencies,language,duration_minutes,format,url\n"
+        "c1,演讲,练习,communication,zh,5,video,\n".encode("gbk")
+    )
+    res = cli("knowledge", "ingest", str(f))
+    assert res.exit_code == 2, res.output
+    assert "line 2: not UTF-8" in res.output and "nothing was written" in res.output
+
+
+def test_export_to_a_new_folder_and_for_an_unknown_person(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "people.csv"
+    f.write_text(f"{HEADER}\nU0A,Ann,,,t,r,UTC,en,false\n", encoding="utf-8")
+    assert cli("people", "import", str(f)).exit_code == 0
+    out = tmp_path / "exports" / "2026" / "ann.jsonl"
+    res = cli("export", "--person", "U0A", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert [json.loads(line)["type"] for line in out.read_text(encoding="utf-8").splitlines()] == ["person"]
+    unknown = cli("export", "--person", "U0NOBODY")
+    assert unknown.exit_code == 1 and "no person U0NOBODY" in unknown.output
+
+
+def test_report_to_a_directory_is_a_clear_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "reports"
+    target.mkdir()
+    for fmt in ("csv", "png"):
+        res = cli("report", "--format", fmt, "--out", str(target))
+        assert res.exit_code == 2, res.output
+        assert f"cannot write {target}" in res.output
