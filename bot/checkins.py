@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from bot.checkin_flow import FlowState, Move, apply, word_command
+from bot.people import sync_if_known
 from bot.services import Services
 from prompts.questions import Question, load_bank
 from storage import checkins as repo
@@ -66,8 +67,18 @@ def question_at(checkin: CheckIn, step: int | None = None) -> Question:
     return load_bank().get(checkin.question_ids[checkin.step if step is None else step])
 
 
-def start_guided(services: Services, *, manager_slack_id: str, employee_slack_id: str) -> Started:
-    """Create (or find the open) guided check-in of a manager with a direct report."""
+def start_guided(
+    services: Services, *, manager_slack_id: str, employee_slack_id: str, sync_profiles: bool = False
+) -> Started:
+    """Create (or find the open) guided check-in of a manager with a direct report.
+
+    With `sync_profiles` (off the ack path: it may ask Slack), both people's locales are first filled from Slack,
+    and a check-in not yet posted takes the languages as now known (the report may never have written to the bot,
+    so the people file's locale may not be the one Slack has).
+    """
+    if sync_profiles:
+        for slack_id in (employee_slack_id, manager_slack_id):
+            sync_if_known(services, slack_id)
     with session_scope(services.engine) as session:
         manager = get_person(session=session, slack_id=manager_slack_id)
         employee = get_person(session=session, slack_id=employee_slack_id)
@@ -97,6 +108,9 @@ def start_guided(services: Services, *, manager_slack_id: str, employee_slack_id
             )
             session.add(existing)
             session.flush()
+        elif sync_profiles and existing.locales != _locales(manager, employee):
+            existing.locales = _locales(manager, employee)  # nothing was asked yet: ask in the languages known now
+            session.add(existing)
         last = repo.last_guided(session=session, employee_slack_id=employee_slack_id)
         reflection = repo.latest_reflection(
             session=session, employee_slack_id=employee_slack_id, since=last.finished_at if last else None

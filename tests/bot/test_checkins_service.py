@@ -147,3 +147,18 @@ def test_a_retried_steering_word_moves_only_once(org: Services) -> None:
     assert back_retry is not None and back_retry.duplicate and back_retry.checkin.step == 2
     later = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="skip", ts="105.1")
     assert later is not None and later.checkin.step == 3  # a new "skip" (another ts) still moves
+
+
+def test_a_report_who_never_wrote_to_the_bot_is_asked_in_their_slack_language(org: Services) -> None:
+    class Directory:
+        def user_info(self, slack_id: str) -> dict | None:
+            return {"tz": "Asia/Shanghai", "locale": "zh-CN", "profile": {}} if slack_id == "U0NEW" else None
+
+    with session_scope(org.engine) as s:
+        upsert_person(session=s, slack_id="U0NEW", name="Nina", manager_slack_id="U0MGR", locale="en")
+    org.directory = Directory()
+    first = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0NEW")  # the ack path
+    assert first.checkin.locales == ["en"]
+    started = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0NEW", sync_profiles=True)
+    assert started.checkin.id == first.checkin.id and started.checkin.locales == ["en", "zh"]
+    assert started.employee.locale == "zh" and started.employee.timezone == "Asia/Shanghai"
