@@ -81,7 +81,7 @@ def repl(sb: Sandbox, tr: Transcript) -> None:
             sent = sb.driver.slash(who, command, _escape_mentions(sb, text))
             body = sent.json() if sent.body else {}
             if body.get("text"):
-                tr.block(f"(only {tr.name(who)} sees) GrowthLoop:", [body["text"]], "    ")
+                tr.block(tr.labels["ephemeral"].format(name=tr.name(who)), [body["text"]], "    ")
             continue
         c = _open_thread(sb, who)
         if c is not None and c.thread_ts:

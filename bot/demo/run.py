@@ -24,7 +24,7 @@ def run_demo(
     with tempfile.TemporaryDirectory(prefix="growthloop-demo-") as tmp:
         sb = start_sandbox(Path(tmp))
         sb.extra.update(lang=lang, out=out, llm=llm, interactive=interactive)
-        tr = Transcript(sb.stub)
+        tr = Transcript(sb.stub, lang=lang)
         tr.attach()
         sb.extra["transcript"] = tr
         try:

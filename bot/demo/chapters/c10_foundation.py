@@ -30,7 +30,7 @@ def play(sb: Sandbox, tr: Transcript) -> None:
     user, dm, hello = ("U0EMPZH", "D0EMPZH", "你好") if lang == "zh" else ("U0EMP", "D0EMP", "hello")
     tr.say(say["help"].format(n=tr.name(user)))
     sent = d.slash(user, "/checkin", "help")
-    tr.block(f"(only {tr.name(user)} sees) GrowthLoop:", [json.loads(sent.body).get("text", "")], "    ")
+    tr.block(tr.labels["ephemeral"].format(name=tr.name(user)), [json.loads(sent.body).get("text", "")], "    ")
 
     tr.say(say["dm"].format(n=tr.name(user)))
     first = d.message(user, dm, hello)

@@ -34,7 +34,7 @@ def _play(sb: Sandbox, tr: Transcript, manager: str, employee: str, script: list
     verb = "输入" if sb.extra.get("lang") == "zh" else "types"
     tr.say(f"{tr.name(manager)} {verb} `/checkin @{tr.name(employee)}`")
     sent = sb.driver.slash(manager, "/checkin", f"<@{employee}>")
-    tr.block(f"(only {tr.name(manager)} sees) GrowthLoop:", [sent.json().get("text", "")], "    ")
+    tr.block(tr.labels["ephemeral"].format(name=tr.name(manager)), [sent.json().get("text", "")], "    ")
     root = sb.stub.wait_for(
         lambda s: next((c for c in s.calls_of("chat.postMessage")[n_before:] if not c.params.get("thread_ts")), None)
     )

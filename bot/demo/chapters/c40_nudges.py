@@ -54,7 +54,7 @@ def _slash(sb: Sandbox, tr: Transcript, user: str, command: str, text: str) -> N
     tr.say(f"{tr.name(user)}: {command} {text}")
     body = json.loads(sb.driver.slash(user, command, text).body or "{}")
     if body.get("text"):
-        tr.block(f"    (only {tr.name(user)} sees) GrowthLoop:", [body["text"]], "    ")
+        tr.block("    " + tr.labels["ephemeral"].format(name=tr.name(user)), [body["text"]], "    ")
 
 
 def _tick(sb: Sandbox, at: datetime) -> None:

@@ -38,7 +38,7 @@ _SAY = {
 
 
 def _ack(tr: Transcript, user: str, body: str) -> None:
-    tr.block(f"    (only {tr.name(user)} sees) GrowthLoop:", [json.loads(body).get("text", "")], "    ")
+    tr.block("    " + tr.labels["ephemeral"].format(name=tr.name(user)), [json.loads(body).get("text", "")], "    ")
 
 
 def play(sb: Sandbox, tr: Transcript) -> None:

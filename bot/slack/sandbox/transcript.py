@@ -41,10 +41,44 @@ def render_blocks(blocks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-class Transcript:
-    """Prints each call as it happens; `names` maps Slack ids to display names."""
+# The transcript's own framing, in the language the demo narrates in (what the bot says is already per recipient).
+LABELS = {
+    "en": {
+        "dm": "DM with {name}",
+        "group": "group DM",
+        "post": "GrowthLoop → {where}:",
+        "thread_post": "↳ GrowthLoop (in the thread, {where}):",
+        "ephemeral": "(only {name} sees) GrowthLoop:",
+        "update": "✎ GrowthLoop updated its message:",
+        "user_thread": "↳ {name} (in the thread):",
+        "user": "{name} ({where}):",
+        "user_edit": "✎ {name} edited their message:",
+        "home": "[App Home of {name}]",
+        "modal": "[modal opened: {title}]",
+        "failed": "   (Slack answered {status} to {method}; the bot will retry)",
+    },
+    "zh": {
+        "dm": "与 {name} 的私信",
+        "group": "群组私信",
+        "post": "GrowthLoop → {where}：",
+        "thread_post": "↳ GrowthLoop（话题串内，{where}）：",
+        "ephemeral": "（仅 {name} 可见）GrowthLoop：",
+        "update": "✎ GrowthLoop 更新了消息：",
+        "user_thread": "↳ {name}（话题串内）：",
+        "user": "{name}（{where}）：",
+        "user_edit": "✎ {name} 编辑了消息：",
+        "home": "[{name} 的 App Home]",
+        "modal": "[打开表单：{title}]",
+        "failed": "   （Slack 对 {method} 返回了 {status}；机器人会重试）",
+    },
+}
 
-    def __init__(self, stub: SlackStub, out: TextIO = sys.stdout, width: int = 100) -> None:
+
+class Transcript:
+    """Prints each call as it happens, framed in `lang` (en or zh)."""
+
+    def __init__(self, stub: SlackStub, out: TextIO = sys.stdout, width: int = 100, lang: str = "en") -> None:
+        self.labels = LABELS.get(lang, LABELS["en"])
         self.stub = stub
         self.out = out
         self.width = width
@@ -63,12 +97,12 @@ class Transcript:
 
     def where(self, channel: str) -> str:
         if channel in self.stub.users:  # chat.postMessage to a user id: the bot's DM with them
-            return f"DM with {self.name(channel)}"
+            return self.labels["dm"].format(name=self.name(channel))
         if channel.startswith("D"):
             uid = "U" + channel[1:]
-            return f"DM with {self.name(uid)}"
+            return self.labels["dm"].format(name=self.name(uid))
         if channel.startswith("G"):
-            return "group DM"
+            return self.labels["group"]
         return "#" + channel
 
     def say(self, line: str = "") -> None:
@@ -93,38 +127,43 @@ class Transcript:
     def render(self, call: Call) -> None:
         p = call.params
         if call.status != 200:
-            self.say(f"   (Slack answered {call.status} to {call.method}; the bot will retry)")
+            self.say(self.labels["failed"].format(status=call.status, method=call.method))
             return
         if not call.response.get("ok"):
             return
         if call.method == "chat.postMessage":
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
             if p.get("thread_ts"):
-                self.block(f"↳ GrowthLoop (in the thread, {self.where(p['channel'])}):", body, "    ")
+                self.block(self.labels["thread_post"].format(where=self.where(p["channel"])), body, "    ")
             else:
-                self.block(f"GrowthLoop → {self.where(p['channel'])}:", body)
+                self.block(self.labels["post"].format(where=self.where(p["channel"])), body)
         elif call.method == "chat.postEphemeral":
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
-            self.block(f"(only {self.name(p.get('user'))} sees) GrowthLoop:", body, "    ")
+            self.block(self.labels["ephemeral"].format(name=self.name(p.get("user"))), body, "    ")
         elif call.method == "chat.update":
             body = render_blocks(p.get("blocks") or []) or [p.get("text", "")]
-            self.block("✎ GrowthLoop updated its message:", body, "    ")
+            self.block(self.labels["update"], body, "    ")
         elif call.method == "user.message":
             if p.get("thread_ts"):
-                self.block(f"↳ {self.name(p.get('user'))} (in the thread):", [p.get("text", "")], "    ")
+                self.block(
+                    self.labels["user_thread"].format(name=self.name(p.get("user"))), [p.get("text", "")], "    "
+                )
             else:
-                self.block(f"{self.name(p.get('user'))} ({self.where(p['channel'])}):", [p.get("text", "")])
+                who = self.labels["user"].format(name=self.name(p.get("user")), where=self.where(p["channel"]))
+                self.block(who, [p.get("text", "")])
         elif call.method == "user.edit":
-            self.block(f"✎ {self.name(p.get('user'))} edited their message:", [p.get("text", "")], "    ")
+            self.block(self.labels["user_edit"].format(name=self.name(p.get("user"))), [p.get("text", "")], "    ")
         elif call.method == "views.publish":
             self.block(
-                f"[App Home of {self.name(p.get('user_id'))}]", render_blocks((p.get("view") or {}).get("blocks"))
+                self.labels["home"].format(name=self.name(p.get("user_id"))),
+                render_blocks((p.get("view") or {}).get("blocks")),
             )
         elif call.method == "views.open":
             view = p.get("view") or {}
             self.block(
-                f"[modal opened: {(view.get('title') or {}).get('text', '')}]", render_blocks(view.get("blocks"))
+                self.labels["modal"].format(title=(view.get("title") or {}).get("text", "")),
+                render_blocks(view.get("blocks")),
             )
         elif call.method == "files.completeUploadExternal":
             titles = ", ".join(f.get("title") or f.get("id") for f in p.get("files") or [])
-            self.say(f"GrowthLoop → {self.where(p.get('channel_id', ''))}: 📎 {titles}")
+            self.say(self.labels["post"].format(where=self.where(p.get("channel_id", ""))) + f" 📎 {titles}")
