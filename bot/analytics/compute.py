@@ -13,7 +13,16 @@ from sqlmodel import Session, select
 from bot.analytics.periods import Period, report_periods
 from bot.services import Services
 from storage.db import session_scope
-from storage.models import CheckIn, Cycle, DevelopmentAction, DevelopmentPoint, LearningRecord, Person, Recognition
+from storage.models import (
+    AuditLog,
+    CheckIn,
+    Cycle,
+    DevelopmentAction,
+    DevelopmentPoint,
+    LearningRecord,
+    Person,
+    Recognition,
+)
 
 NO_TEAM = "(no team)"
 MIN_SAMPLE = 10
@@ -132,8 +141,8 @@ def _load(session: Session, since: datetime, cycle_ids: list[int]) -> dict[str, 
     }
 
 
-def _coverage(period: Period, people: dict[str, Person], checkins: list[Any]) -> list[TeamCoverage]:
-    due = [p for p in people.values() if p.manager_slack_id and not p.forgotten]
+def _coverage(period: Period, people: dict[str, Person], checkins: list[Any], present: set[str]) -> list[TeamCoverage]:
+    due = [p for p in people.values() if p.manager_slack_id and p.slack_id in present]
     done_ids = {
         c.employee_slack_id
         for c in checkins
@@ -147,11 +156,24 @@ def _coverage(period: Period, people: dict[str, Person], checkins: list[Any]) ->
     return sorted(teams.values(), key=lambda r: r.team)
 
 
-def _period(period: Period, people: dict[str, Person], data: dict[str, list[Any]]) -> PeriodMetrics:
-    m = PeriodMetrics(period, coverage=_coverage(period, people, data["checkins"]))
+def _present(period: Period, people: dict[str, Person], forgotten_at: dict[str, datetime]) -> set[str]:
+    """Who counts in `period`: everyone not forgotten, and a forgotten person in the periods that began before they
+    were forgotten (so forgetting someone leaves those figures as they were; README, Privacy)."""
+    return {
+        sid
+        for sid, p in people.items()
+        if not p.forgotten or (sid in forgotten_at and forgotten_at[sid] > period.start_at)
+    }
+
+
+def _period(
+    period: Period, people: dict[str, Person], data: dict[str, list[Any]], forgotten_at: dict[str, datetime]
+) -> PeriodMetrics:
+    present = _present(period, people, forgotten_at)
+    m = PeriodMetrics(period, coverage=_coverage(period, people, data["checkins"], present))
     actions = [a for a in data["actions"] if period.holds(a.created_at) and a.status != "not_relevant"]
     m.actions_total, m.actions_done = len(actions), sum(a.status == "done" for a in actions)
-    active = {p.slack_id for p in people.values() if not p.forgotten}
+    active = present
     m.people = len(active)
     m.learners = len(
         {
@@ -210,7 +232,15 @@ def compute_report(services: Services, *, now: datetime | None = None) -> Report
         cycles = list(session.exec(select(Cycle)))
         periods = report_periods(cycles, now.date())
         people = {p.slack_id: p for p in session.exec(select(Person))}
+        forgotten_at = {
+            a.subject_slack_id: a.at
+            for a in session.exec(select(AuditLog).where(AuditLog.action == "person.forget"))
+            if a.subject_slack_id
+        }
         data = _load(session, periods[0].start_at, [p.cycle_id for p in periods if p.cycle_id is not None])
     return Report(
-        now, "cycles" if cycles else "months", [_period(p, people, data) for p in periods], _link(periods, data)
+        now,
+        "cycles" if cycles else "months",
+        [_period(p, people, data, forgotten_at) for p in periods],
+        _link(periods, data),
     )

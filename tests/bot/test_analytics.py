@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.analytics import CSV_COLUMNS, compute_report, render_csv, render_png, render_text
 from bot.analytics.periods import month_periods
@@ -178,3 +179,23 @@ def test_month_periods(today: date, labels: list[str]) -> None:
     periods = month_periods(today)
     assert [p.label for p in periods] == labels and periods[-1].current
     assert all(a.end == b.start for a, b in zip(periods, periods[1:], strict=False))
+
+
+def test_forgetting_a_person_leaves_the_figures_as_they_were(services: Services) -> None:
+    from datetime import timedelta
+
+    from bot.privacy import forget_person
+    from storage.models import AuditLog
+
+    seed_org(services)
+    before = compute_report(services, now=NOW)
+    forget_person(services, slack_id="UE1", actor="test")  # done two check-ins, led the kudos and learning
+    with session_scope(services.engine) as s:  # as if forgotten on NOW (the store's audit time is the real clock)
+        for row in s.exec(select(AuditLog).where(AuditLog.action == "person.forget")):
+            row.at = NOW
+            s.add(row)
+    after = compute_report(services, now=NOW)
+    assert render_csv(after) == render_csv(before)
+    later = compute_report(services, now=NOW + timedelta(days=45))  # a period that began after the forget
+    assert later.current.checkins_due == before.current.checkins_due - 1
+    assert later.current.people == before.current.people - 1
