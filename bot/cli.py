@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -47,7 +48,12 @@ def serve(
     except SettingsError as exc:
         fail(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_serve(settings, http=http, host=host, port=port, scheduler=not no_scheduler)
+    try:
+        run_serve(settings, http=http, host=host, port=port, scheduler=not no_scheduler)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        fail(f"cannot listen on {host}:{port}: {exc.strerror} (choose another --port)")
 
 
 @db_app.command("upgrade")
@@ -108,7 +114,17 @@ _load_command_modules()
 
 
 def main() -> None:
-    app()
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except OperationalError as exc:  # the store is unreachable: one line (never the URL, it may hold a password)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        typer.echo(f"error: cannot use the database (DATABASE_URL, else GROWTHLOOP_DATA_DIR): {reason}", err=True)
+        sys.exit(3)
+    except SettingsError as exc:  # found after start-up (the data directory cannot be created, say)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from storage.db import make_engine, upgrade
 from storage.types import utcnow
 
@@ -36,7 +36,11 @@ class Services:
 
 def build_services(settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow) -> Services:
     """Create the engine (running migrations first unless told not to) and the services around it."""
-    settings.growthloop_data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.growthloop_data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = settings.growthloop_data_dir
+        raise SettingsError(f"GROWTHLOOP_DATA_DIR: cannot create {where} ({exc.strerror})") from exc
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)

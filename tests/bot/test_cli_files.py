@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +106,40 @@ def test_report_to_a_directory_is_a_clear_error(cli, tmp_path: Path) -> None:  #
         res = cli("report", "--format", fmt, "--out", str(target))
         assert res.exit_code == 2, res.output
         assert f"cannot write {target}" in res.output
+
+
+def _cli_process(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CHROMA_URL", "SLACK_APP_TOKEN")}
+    env.update({"GROWTHLOOP_EMBEDDER": "hash", **env_extra})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_an_unreachable_store_or_data_dir_is_one_line(tmp_path: Path) -> None:
+    down = _cli_process(
+        {"GROWTHLOOP_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://nobody:s3cret@127.0.0.1:1/x"},
+        "db",
+        "upgrade",
+    )
+    assert down.returncode == 3 and "cannot use the database" in down.stderr, down.stderr[-2000:]
+    assert "Traceback" not in down.stderr and "s3cret" not in down.stderr and len(down.stderr.splitlines()) == 1
+    (tmp_path / "a-file").write_text("x")
+    bad_dir = _cli_process({"GROWTHLOOP_DATA_DIR": str(tmp_path / "a-file" / "data")}, "report")
+    assert bad_dir.returncode == 2 and "GROWTHLOOP_DATA_DIR: cannot create" in bad_dir.stderr, bad_dir.stderr[-2000:]
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            "GROWTHLOOP_DATA_DIR": str(tmp_path),
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        }
+        out = _cli_process(env, "serve", "--http", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler")
+    assert out.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in out.stderr, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
