@@ -204,6 +204,7 @@ def run_rate(
     total = int(rate * seconds)
     jobs: queue.Queue[tuple[float, int] | None] = queue.Queue()
     lat: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors = [0]
     lock = threading.Lock()
 
@@ -217,6 +218,7 @@ def run_rate(
             if delay > 0:
                 time.sleep(delay)
             t0 = time.perf_counter()
+            kind = "slash"
             try:
                 restart = threads.restart_due() if n % 2 == 0 else None
                 picked = threads.pick() if n % 2 == 1 else None
@@ -226,6 +228,7 @@ def run_rate(
                     sent = driver.slash(f"UE{n % 50:05d}", "/checkin", "help")
                 else:
                     user, channel, thread = picked
+                    kind = "reply"
                     sent = driver.message(
                         user, channel, f"answer {n} {uuid.uuid4().hex[:6]}", thread_ts=thread, record=False
                     )
@@ -236,6 +239,7 @@ def run_rate(
                 ok = False
             with lock:
                 lat.append((time.perf_counter() - t0) * 1000)
+                by_kind.setdefault(kind, []).append(lat[-1])
                 if not ok:
                     errors[0] += 1
 
@@ -258,7 +262,15 @@ def run_rate(
         t.join()
     stop_refresh.set()
     elapsed = time.perf_counter() - start
-    return {"sent": total, "p50": pct(lat, 50), "p99": pct(lat, 99), "errors": errors[0], "achieved": total / elapsed}
+    kinds = "; ".join(f"{k} p50 {pct(v, 50):.1f} / p99 {pct(v, 99):.1f}" for k, v in sorted(by_kind.items()))
+    return {
+        "sent": total,
+        "p50": pct(lat, 50),
+        "p99": pct(lat, 99),
+        "errors": errors[0],
+        "achieved": total / elapsed,
+        "kinds": kinds,
+    }
 
 
 def main() -> None:
@@ -325,13 +337,13 @@ def main() -> None:
             res = run_rate(driver, rate, args.seconds, threads, counter)
             print(
                 f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
-                f"{res['p99']:>7.1f} {res['errors']:>6}"
+                f"{res['p99']:>7.1f} {res['errors']:>6}   ({res['kinds']})"
             )
         if args.soak:
             res = run_rate(driver, 100, args.soak, threads, counter)
             print(
                 f"        soak {args.soak:.0f}s at 100/s: p50 {res['p50']:.1f} ms, p99 {res['p99']:.1f} ms, "
-                f"errors {res['errors']}"
+                f"errors {res['errors']} ({res['kinds']})"
             )
         load_end = time.monotonic()
         time.sleep(3)
@@ -341,7 +353,12 @@ def main() -> None:
             with eng.connect() as c:  # a fresh snapshot each time
                 return int(c.execute(text(sql)).scalar() or 0)
 
-        stored = scalar("select count(*) from answer")
+        stored, settle = scalar("select count(*) from answer"), time.monotonic()
+        while stored < counter["replies"] and time.monotonic() - settle < 60:  # replies acked but still queued
+            time.sleep(1)
+            now_stored = scalar("select count(*) from answer")
+            settle = time.monotonic() if now_stored != stored else settle
+            stored = now_stored
         owed_sql = "select count(*) from checkin where state='finishing' or (state='done' and posted_at is null)"
         owed = scalar(owed_sql)
         while owed and time.monotonic() - load_end < args.drain_wait:  # the analysis backlog drains after the load

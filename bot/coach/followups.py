@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from bot.coach import get_coach
 from bot.i18n import norm_locale
+from bot.person_cache import cached_person
 from bot.services import Services
 from prompts.questions import load_bank
 from storage import checkins as repo
 from storage.db import session_scope
 from storage.models import Answer, CheckIn
-from storage.people import get_person
 
 
 @dataclass
@@ -30,9 +30,8 @@ def suggest_follow_up(services: Services, *, checkin: CheckIn, answer: Answer) -
     question = load_bank().get(answer.question_id)
     if question.topic in (checkin.followups_used or []):
         return None
-    with session_scope(services.engine) as session:
-        manager = get_person(session=session, slack_id=checkin.manager_slack_id)
-        employee = get_person(session=session, slack_id=checkin.employee_slack_id)
+    manager = cached_person(services, checkin.manager_slack_id)
+    employee = cached_person(services, checkin.employee_slack_id)
     locale = norm_locale(manager.locale if manager else None)
     first = (employee.name or "").split(" ")[0] if employee else ""
     text = get_coach(services).follow_up(question_text=question.render(locale, first), answer_text=answer.text,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -16,11 +15,14 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
+from bot.slack.executor import AckFirstExecutor
 from bot.slack.finisher import Finisher
 from bot.slack.middleware import make_dedupe, make_person_context, release_event
 
 log = logging.getLogger(__name__)
-LISTENER_THREADS = 24  # stays below the engine pool (10 + 20 overflow), leaving room for the request threads
+# Listener threads: enough to overlap the Slack and database waits of a few replies, few enough not to thrash the GIL
+# (24 measured worse than 8 in bench/bench_load.py); with the request threads (bot.slack.http) below the engine pool.
+LISTENER_THREADS = 8
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
@@ -50,9 +52,9 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         client=client,
         authorize=authorize,
         raise_error_for_unhandled_request=False,
-        # Bolt's default is 5 listener threads: a slash command's ack then waits behind slow thread replies (Slack
-        # calls, DB); measured in bench/bench_load.py (p99 1.9 s at 100 req/s with 5, see BENCHMARKS.md).
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        # A slash command's or a button's ack waits for its listener: those run before already-acknowledged work
+        # (bot.slack.executor; with Bolt's FIFO pool they waited behind thread replies: p99 1.9 s at 100 req/s).
+        listener_executor=AckFirstExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.middleware(make_dedupe(services))
     app.middleware(make_person_context(services))

@@ -15,12 +15,13 @@ from slack_sdk import WebClient
 from bot import checkins
 from bot.checkins import Finished, Refusal, Started, Turn
 from bot.i18n import fmt_date, norm_locale, t
+from bot.person_cache import cached_person
 from bot.services import Services
 from bot.slack.blocks_checkin import question_blocks, root_blocks, summary_blocks, to_dicts
 from knowledge.competencies import load_competency_model
 from prompts.questions import load_bank
 from storage.db import session_scope
-from storage.models import CheckIn, Person
+from storage.models import CheckIn, Person, ProcessedEvent
 from storage.people import get_person
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def start_checkin_flow(
     """Open (or point to) the guided check-in of a manager with a report, in their group DM's thread."""
     try:
         started = checkins.start_guided(
-            services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id
+            services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id, sync_profiles=True
         )
     except Refusal as r:
         return StartOutcome(False, t(r.key, locale, **r.kw))
@@ -149,9 +150,8 @@ def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
     """Post the current question in the thread and the manager's coaching tip privately."""
     bank = load_bank()
     q = checkins.question_at(c)
-    with session_scope(services.engine) as session:
-        employee = get_person(session=session, slack_id=c.employee_slack_id)
-        manager = get_person(session=session, slack_id=c.manager_slack_id) if c.manager_slack_id else None
+    employee = cached_person(services, c.employee_slack_id)  # every answer posts a question: no session for these
+    manager = cached_person(services, c.manager_slack_id)
     locales = c.locales or ["en"]
     texts = [q.render(norm_locale(loc), _first_name(employee)) for loc in locales]
     if q.topic == "goal_progress" and c.kind == "guided" and _first_of_topic(c, q.topic):
@@ -353,8 +353,20 @@ def start_reflection_flow(
     return StartOutcome(True, note, channel, root["ts"], c.id)
 
 
-def handle_thread_message(services: Services, client: WebClient, event: dict[str, Any], *, is_retry: bool) -> bool:
-    """A message in a thread: a check-in answer or edit. Returns True when it belonged to a check-in thread."""
+def handle_thread_message(
+    services: Services,
+    client: WebClient,
+    event: dict[str, Any],
+    *,
+    is_retry: bool,
+    event_id: str | None = None,
+    known: tuple[CheckIn | None] | None = None,
+) -> bool:
+    """A message in a thread: a check-in answer or edit. Returns True when it belonged to a check-in thread.
+
+    `event_id` (Slack's delivery id) is marked once the reply's work is done, so a retry of a delivery that did
+    finish (Slack retries when the answer came late, not only when it failed) does not post the question twice.
+    """
     if event.get("subtype") == "message_changed":
         msg = event.get("message") or {}
         if not msg.get("thread_ts") or msg.get("bot_id"):
@@ -375,7 +387,11 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
         or event.get("subtype") not in (None, "thread_broadcast", "file_share")
     ):
         return False
-    c = checkins.find_by_thread(services, channel_id=event["channel"], thread_ts=thread_ts)
+    # `known`: the middleware's look-up of this thread, made before the ack (one query per reply on this hot path)
+    if known is not None:
+        c = known[0]
+    else:
+        c = checkins.find_by_thread(services, channel_id=event["channel"], thread_ts=thread_ts)
     if c is None:
         return False
     turn = checkins.reply(
@@ -390,14 +406,37 @@ def handle_thread_message(services: Services, client: WebClient, event: dict[str
     if turn is None:
         return True  # a third party, or a closed check-in: ignored
     if turn.duplicate:
-        if is_retry and turn.checkin.state == "open":
-            post_question(services, client, turn.checkin)  # the first attempt may have died before posting it
-        elif is_retry and turn.checkin.state == "finishing":
+        if not is_retry or _reply_done(services, event_id):
+            return True
+        if turn.checkin.state == "open":
+            post_question(services, client, turn.checkin)  # the first attempt died before posting it
+        elif turn.checkin.state == "finishing":
             queue_finish(services, client, turn.checkin.id or 0)  # ... or before queueing its closing work
+        _mark_reply_done(services, event_id)
         return True
     _follow_up_hint(services, client, turn)
     continue_after(services, client, turn)
+    _mark_reply_done(services, event_id)
     return True
+
+
+def _reply_key(event_id: str) -> str:
+    return f"done:{event_id}"[:64]
+
+
+def _reply_done(services: Services, event_id: str | None) -> bool:
+    """Whether the delivery `event_id` of a thread reply was fully handled (its next question is out)."""
+    if not event_id:
+        return False
+    with session_scope(services.engine) as session:
+        return session.get(ProcessedEvent, _reply_key(event_id)) is not None
+
+
+def _mark_reply_done(services: Services, event_id: str | None) -> None:
+    if event_id:
+        from bot.slack.middleware import claim_event
+
+        claim_event(services, _reply_key(event_id))
 
 
 def _follow_up_hint(services: Services, client: WebClient, turn: Turn) -> None:

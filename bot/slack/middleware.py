@@ -52,6 +52,8 @@ def make_dedupe(services: Services) -> Callable[..., Any]:
                 log.info("ignored a retry of event %s", event_id)
                 return BoltResponse(status=200, body="")
             context["event_id"] = event_id
+        elif event_id:
+            context["thread_event_id"] = event_id  # the check-in flow marks it once the reply's work is done
         return next()
 
     return dedupe
@@ -75,6 +77,17 @@ def _actor(body: dict[str, Any]) -> str | None:
     return actor if isinstance(actor, str) else None
 
 
+def _thread_reply(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(channel, thread_ts) of a new message in a thread (a possible check-in answer), else None."""
+    event = _dict(body.get("event")) if body.get("type") == "event_callback" else {}
+    channel, thread_ts = event.get("channel"), event.get("thread_ts")
+    if event.get("type") != "message" or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+        return None
+    if event.get("bot_id") or not isinstance(channel, str) or not isinstance(thread_ts, str):
+        return None
+    return None if thread_ts == event.get("ts") else (channel, thread_ts)
+
+
 def make_person_context(services: Services) -> Callable[..., Any]:
     """Put the acting person, their locale and their roles (`context["access"]`, see `bot.access`) in the context
     (first contact syncs tz/locale from Slack)."""
@@ -88,6 +101,13 @@ def make_person_context(services: Services) -> Callable[..., Any]:
             context["person"] = person
             context["locale"] = norm_locale(person.locale, services.settings.growthloop_default_locale)
             context["access"] = resolve_access(services, person)
+        thread = _thread_reply(body)
+        if thread is not None:
+            # Looked up before the ack, on purpose: the person may come from the cache, and a thread reply is acked
+            # before its listener stores it, so this is what answers 500 (Slack retries) while the store is down.
+            from bot.checkins import find_by_thread
+
+            context["thread_checkin"] = (find_by_thread(services, channel_id=thread[0], thread_ts=thread[1]),)
         return next()
 
     return person_context

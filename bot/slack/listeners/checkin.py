@@ -39,7 +39,10 @@ def register(app: App, services: Services) -> None:
             return _cadence(ack, services, user, loc, word, text[len(word) :].strip())
         target = (mentions(text) or [None])[0]
         if target is None and plain_names(text):
-            target = _resolve_name(services, plain_names(text)[0]) or plain_names(text)[0]
+            name = plain_names(text)[0]
+            target = _resolve_name(services, name)
+            if target is None:  # a typed @name that matches nobody (or several): not a Slack id to show as <@…>
+                return ack(response_type="ephemeral", text=t("checkin_unknown_name", loc, name=name))
         if text and target is None:
             return ack(response_type="ephemeral", text=t("help_checkin", loc))
         if target is None:
@@ -62,7 +65,14 @@ def register(app: App, services: Services) -> None:
         return None
 
     def on_thread_message(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> bool:
-        return flows.handle_thread_message(services, client, event, is_retry=bool(context.get("is_retry")))
+        return flows.handle_thread_message(
+            services,
+            client,
+            event,
+            is_retry=bool(context.get("is_retry")),
+            event_id=context.get("thread_event_id"),
+            known=context.get("thread_checkin"),
+        )
 
     services.extras.setdefault("message_handlers", []).insert(0, on_thread_message)
 
@@ -95,6 +105,8 @@ def _cadence(ack: Ack, services: Services, user: str, loc: str, word: str, arg: 
         person = get_person(session=session, slack_id=user)
     tz = person.timezone if person else "UTC"
     if word == "pause":
+        if not arg:
+            return ack(response_type="ephemeral", text=t("checkin_usage_pause", loc))
         try:
             until = cadence.pause(services, slack_id=user, duration=cadence.parse_duration(arg))
         except ValueError as err:  # cadence.UserError knows the user's language

@@ -1,0 +1,71 @@
+"""The per-process person cache: hits skip the store, this process's own writes are never served stale."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bot.person_cache import PersonCache, cached_person
+from bot.privacy import forget_person
+from bot.services import Services
+from storage.db import session_scope
+from storage.people import get_person, upsert_person
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _add(services: Services, slack_id: str, **fields: object) -> None:
+    with session_scope(services.engine) as s:
+        upsert_person(session=s, slack_id=slack_id, **{"name": slack_id, **fields})
+
+
+def _delete_behind_the_orm(services: Services, slack_id: str) -> None:
+    """What another process would do: a write this process's session events never see."""
+    with services.engine.begin() as c:
+        c.execute(text("delete from person where slack_id = :s"), {"s": slack_id})
+
+
+def test_a_hit_skips_the_store_until_the_ttl_runs_out(services: Services) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=30, clock=clock)
+    _add(services, "U1", locale="zh")
+    assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]
+    _delete_behind_the_orm(services, "U1")
+    clock.now = 29
+    assert cache.get("U1") is not None  # served from memory: no query
+    clock.now = 31
+    assert cache.get("U1") is None  # the TTL ran out: read again
+
+
+def test_own_writes_are_seen_at_once(services: Services) -> None:
+    cache = PersonCache(services.engine, ttl=3600)
+    _add(services, "U1", locale="en", is_hr_admin=False)
+    assert cache.get("U1").is_hr_admin is False  # type: ignore[union-attr]
+    _add(services, "U1", is_hr_admin=True)  # an ORM write in this process
+    assert cache.get("U1").is_hr_admin is True  # type: ignore[union-attr]
+    assert cache.get("U2") is None
+    _add(services, "U2")  # an unknown id that becomes known
+    assert cache.get("U2") is not None
+
+
+def test_forgetting_a_person_drops_the_old_id(services: Services) -> None:
+    _add(services, "U9", name="Maria")
+    assert cached_person(services, "U9").name == "Maria"  # type: ignore[union-attr]
+    forget_person(services, slack_id="U9")
+    assert cached_person(services, "U9") is None
+
+
+def test_callers_get_copies(services: Services) -> None:
+    cache = PersonCache(services.engine, ttl=3600)
+    _add(services, "U1", name="Erik")
+    first = cache.get("U1")
+    assert first is not None
+    first.name = "changed by a caller"
+    assert cache.get("U1").name == "Erik"  # type: ignore[union-attr]
+    with session_scope(services.engine) as s:
+        assert get_person(session=s, slack_id="U1").name == "Erik"  # type: ignore[union-attr]
