@@ -42,8 +42,12 @@ def parse_people_csv(text: str) -> list[PersonRow]:
     """Parse and validate the whole file; raise ImportError_ naming the first bad line."""
     text = text.lstrip("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str]]] = []  # (the line a row starts on, its cells): a quoted cell may span lines
+    end = 0
     try:
-        records = [(reader.line_num, cells) for cells in reader]
+        for cells in reader:
+            records.append((end + 1, cells))
+            end = reader.line_num
     except csv.Error as exc:
         raise ImportError_(f"line {reader.line_num}: not valid CSV ({exc})") from None
     if not records:
@@ -57,7 +61,8 @@ def parse_people_csv(text: str) -> list[PersonRow]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(HEADER):
-            raise ImportError_(f"line {idx}: expected {len(HEADER)} columns, found {len(cells)}")
+            unclosed = " (a quote opened on this line is not closed)" if any("\n" in c for c in cells) else ""
+            raise ImportError_(f"line {idx}: expected {len(HEADER)} columns, found {len(cells)}{unclosed}")
         row = dict(zip(HEADER, (c.strip() for c in cells), strict=True))
         sid = row["slack_id"]
         if not SLACK_ID.match(sid):

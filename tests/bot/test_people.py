@@ -87,3 +87,13 @@ def test_empty_cells_are_filled_from_slack_when_reachable(services: Services) ->
     with Session(services.engine) as s:
         ann = s.exec(select(Person)).one()
     assert (ann.name, ann.timezone, ann.locale) == ("Ann Lee", "America/New_York", "en")
+
+
+def test_rows_are_numbered_by_the_line_they_start_on(services: Services) -> None:
+    unclosed = HEADER + 'U0A,Ann,,,t,r,UTC,en,false\nU0B,"Bob,,,t,r,UTC,en,false\nU0C,Cy,,,t,r,UTC,en,false\n'
+    with pytest.raises(ImportError_, match=r"line 3: expected 9 columns, found 2 \(a quote opened on this line"):
+        import_people(services, unclosed)
+    multiline = HEADER + 'U0A,"Ann\nSmith",,,t,r,UTC,en,false\nU0B,Bob,,,t,r,UTC,fr,false\n'
+    with pytest.raises(ImportError_, match="line 4: locale"):  # Ann's row takes lines 2-3
+        import_people(services, multiline)
+    assert _count(services) == 0
