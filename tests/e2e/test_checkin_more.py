@@ -103,3 +103,38 @@ def test_forged_steering_button_values_get_a_clear_answer(sandbox: Sandbox) -> N
         assert sent.status == 200
         notes = sb.stub.wait_calls("chat.postEphemeral", n + 1)
         assert notes[-1].params["user"] == "U0EMP" and "Only the two people" in notes[-1].params["text"]
+
+
+def test_slack_retries_of_handled_replies_post_nothing_twice(sandbox: Sandbox) -> None:
+    import time
+
+    from tests.e2e.checkin_helpers import bot_thread_posts
+
+    sb = sandbox
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")
+    root = thread_root(sb)
+    wait_thread_posts(sb, root["channel"], root["ts"], 1)
+    for text, expect in (("We shipped the importer.", "2/8"), ("skip", "3/8")):
+        before = len(bot_thread_posts(sb, root["channel"], root["ts"]))
+        sent = sb.driver.message("U0EMP", root["channel"], text, thread_ts=root["ts"])
+        posts = wait_thread_posts(sb, root["channel"], root["ts"], before + 1)
+        assert expect in str(posts[-1]["blocks"])
+        time.sleep(0.3)  # Slack retries seconds later, when the first delivery is long done
+        n = len(bot_thread_posts(sb, root["channel"], root["ts"]))
+        # Slack retries a delivery whose ack came late, with the same body and event_id
+        again = sb.driver.message(
+            "U0EMP",
+            root["channel"],
+            text,
+            thread_ts=root["ts"],
+            ts=sent.ts,
+            event_id=sent.event_id,
+            retry=1,
+            record=False,
+        )
+        assert again.status == 200
+        time.sleep(0.8)
+        assert len(bot_thread_posts(sb, root["channel"], root["ts"])) == n  # the question is not asked again
+    with Session(sb.services.engine) as s:
+        assert s.exec(select(CheckIn)).one().step == 2  # the retried "skip" skipped once
+        assert [a.text for a in s.exec(select(Answer))] == ["We shipped the importer."]

@@ -1,5 +1,5 @@
 """Requests no surface expects, as outside tooling and Slack send them: the shared payload examples of another
-app's buttons, shortcut and form."""
+app's buttons, shortcut and form; typed names nobody has; commands without their argument."""
 
 from __future__ import annotations
 
@@ -55,3 +55,15 @@ def test_interactions_that_are_not_ours_are_acknowledged_and_explained(sandbox: 
     assert form.status == 200 and not form.body  # an empty 200 closes the form
     time.sleep(0.3)
     assert len(stub.calls_of("chat.postEphemeral")) == 2 and not stub.calls_of("chat.postMessage")
+
+
+def test_a_typed_name_nobody_has_and_pause_without_a_duration(sandbox: Sandbox) -> None:
+    d = sandbox.driver
+    nobody = d.slash("U0MGR", "/checkin", "@nobody")
+    assert nobody.json()["text"].startswith("I don't know anyone called @nobody.") and "<@" not in nobody.json()["text"]
+    zh = d.slash("U0MGRZH", "/checkin", "@张三")
+    assert "找不到名为 @张三 的人" in zh.json()["text"]
+    by_name = d.slash("U0MGR", "/checkin", "@erik")  # the email's name resolves to the person
+    assert "Erik" in by_name.json()["text"]
+    pause = d.slash("U0EMPZH", "/checkin", "pause")
+    assert pause.json()["text"].startswith("用法：`/checkin pause 2w`") and "“”" not in pause.json()["text"]
