@@ -353,6 +353,46 @@ def start_reflection_flow(
     return StartOutcome(True, note, channel, root["ts"], c.id)
 
 
+@dataclass
+class StoredReply:
+    """A message in a check-in's thread, already stored: the turn it made (None: not an answer to take)."""
+
+    checkin: CheckIn
+    turn: Turn | None
+
+
+def store_thread_reply(services: Services, event: dict[str, Any]) -> StoredReply | None:
+    """The storing half of a thread reply: the answer (or steering word) of a check-in, stored at once.
+
+    The middleware calls this before the ack, so an answer is in the store before Slack hears 200: while the store is
+    down Slack gets a 500 and retries, and a process killed after the ack has lost nothing. Replies are idempotent by
+    their Slack ts. None when the message is not a new message in a check-in's thread.
+    """
+    thread_ts, channel = event.get("thread_ts"), event.get("channel")
+    if (
+        not isinstance(thread_ts, str)
+        or not isinstance(channel, str)
+        or not isinstance(event.get("ts"), str)
+        or thread_ts == event.get("ts")
+        or event.get("subtype") not in (None, "thread_broadcast", "file_share")
+        or event.get("bot_id")
+    ):
+        return None
+    c = checkins.find_by_thread(services, channel_id=channel, thread_ts=thread_ts)
+    if c is None:
+        return None
+    turn = checkins.reply(
+        services,
+        channel_id=channel,
+        thread_ts=thread_ts,
+        user=event.get("user") or "",
+        text=event.get("text") or "",
+        ts=event["ts"],
+        checkin=c,  # already looked up: one query for the thread on this hot path
+    )
+    return StoredReply(c, turn)
+
+
 def handle_thread_message(
     services: Services,
     client: WebClient,
@@ -360,7 +400,7 @@ def handle_thread_message(
     *,
     is_retry: bool,
     event_id: str | None = None,
-    known: tuple[CheckIn | None] | None = None,
+    stored: tuple[StoredReply | None] | None = None,
 ) -> bool:
     """A message in a thread: a check-in answer or edit. Returns True when it belonged to a check-in thread.
 
@@ -380,29 +420,11 @@ def handle_thread_message(
             new_text=msg.get("text", ""),
         )
         return edited is not None
-    thread_ts = event.get("thread_ts")
-    if (
-        not thread_ts
-        or thread_ts == event.get("ts")
-        or event.get("subtype") not in (None, "thread_broadcast", "file_share")
-    ):
+    # `stored`: what the middleware stored before the ack (see store_thread_reply)
+    found = stored[0] if stored is not None else store_thread_reply(services, event)
+    if found is None:
         return False
-    # `known`: the middleware's look-up of this thread, made before the ack (one query per reply on this hot path)
-    if known is not None:
-        c = known[0]
-    else:
-        c = checkins.find_by_thread(services, channel_id=event["channel"], thread_ts=thread_ts)
-    if c is None:
-        return False
-    turn = checkins.reply(
-        services,
-        channel_id=event["channel"],
-        thread_ts=thread_ts,
-        user=event.get("user", ""),
-        text=event.get("text") or "",
-        ts=event["ts"],
-        checkin=c,  # already looked up above: one query per reply on this hot path
-    )
+    turn = found.turn
     if turn is None:
         return True  # a third party, or a closed check-in: ignored
     if turn.duplicate:

@@ -77,17 +77,6 @@ def _actor(body: dict[str, Any]) -> str | None:
     return actor if isinstance(actor, str) else None
 
 
-def _thread_reply(body: dict[str, Any]) -> tuple[str, str] | None:
-    """(channel, thread_ts) of a new message in a thread (a possible check-in answer), else None."""
-    event = _dict(body.get("event")) if body.get("type") == "event_callback" else {}
-    channel, thread_ts = event.get("channel"), event.get("thread_ts")
-    if event.get("type") != "message" or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
-        return None
-    if event.get("bot_id") or not isinstance(channel, str) or not isinstance(thread_ts, str):
-        return None
-    return None if thread_ts == event.get("ts") else (channel, thread_ts)
-
-
 def make_person_context(services: Services) -> Callable[..., Any]:
     """Put the acting person, their locale and their roles (`context["access"]`, see `bot.access`) in the context
     (first contact syncs tz/locale from Slack)."""
@@ -101,13 +90,13 @@ def make_person_context(services: Services) -> Callable[..., Any]:
             context["person"] = person
             context["locale"] = norm_locale(person.locale, services.settings.growthloop_default_locale)
             context["access"] = resolve_access(services, person)
-        thread = _thread_reply(body)
-        if thread is not None:
-            # Looked up before the ack, on purpose: the person may come from the cache, and a thread reply is acked
-            # before its listener stores it, so this is what answers 500 (Slack retries) while the store is down.
-            from bot.checkins import find_by_thread
+        event = _dict(body.get("event")) if body.get("type") == "event_callback" else {}
+        if event.get("type") == "message" and event.get("thread_ts") and actor:
+            # A check-in answer is stored before the ack (an event is acked before its listener runs): while the
+            # store is down Slack gets a 500 and retries, and nothing acknowledged can be lost.
+            from bot.slack.flows import store_thread_reply
 
-            context["thread_checkin"] = (find_by_thread(services, channel_id=thread[0], thread_ts=thread[1]),)
+            context["thread_reply"] = (store_thread_reply(services, event),)
         return next()
 
     return person_context

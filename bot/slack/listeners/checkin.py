@@ -71,7 +71,7 @@ def register(app: App, services: Services) -> None:
             event,
             is_retry=bool(context.get("is_retry")),
             event_id=context.get("thread_event_id"),
-            known=context.get("thread_checkin"),
+            stored=context.get("thread_reply"),
         )
 
     services.extras.setdefault("message_handlers", []).insert(0, on_thread_message)
