@@ -21,7 +21,7 @@ from bot.slack.blocks_checkin import question_blocks, root_blocks, summary_block
 from knowledge.competencies import load_competency_model
 from prompts.questions import load_bank
 from storage.db import session_scope
-from storage.models import CheckIn, Person, ProcessedEvent
+from storage.models import CheckIn, Person
 from storage.people import get_person
 
 log = logging.getLogger(__name__)
@@ -399,13 +399,12 @@ def handle_thread_message(
     event: dict[str, Any],
     *,
     is_retry: bool,
-    event_id: str | None = None,
     stored: tuple[StoredReply | None] | None = None,
 ) -> bool:
     """A message in a thread: a check-in answer or edit. Returns True when it belonged to a check-in thread.
 
-    `event_id` (Slack's delivery id) is marked once the reply's work is done, so a retry of a delivery that did
-    finish (Slack retries when the answer came late, not only when it failed) does not post the question twice.
+    A Slack retry of a reply already stored redoes only what the first delivery did not get to (Slack retries when
+    the ack came late, not only when it failed), so the question is not posted twice.
     """
     if event.get("subtype") == "message_changed":
         msg = event.get("message") or {}
@@ -428,37 +427,38 @@ def handle_thread_message(
     if turn is None:
         return True  # a third party, or a closed check-in: ignored
     if turn.duplicate:
-        if not is_retry or _reply_done(services, event_id):
+        if not is_retry or _answered_after(client, found.checkin, str(event.get("ts") or "")):
             return True
         if turn.checkin.state == "open":
             post_question(services, client, turn.checkin)  # the first attempt died before posting it
         elif turn.checkin.state == "finishing":
             queue_finish(services, client, turn.checkin.id or 0)  # ... or before queueing its closing work
-        _mark_reply_done(services, event_id)
         return True
     _follow_up_hint(services, client, turn)
     continue_after(services, client, turn)
-    _mark_reply_done(services, event_id)
     return True
 
 
-def _reply_key(event_id: str) -> str:
-    return f"done:{event_id}"[:64]
-
-
-def _reply_done(services: Services, event_id: str | None) -> bool:
-    """Whether the delivery `event_id` of a thread reply was fully handled (its next question is out)."""
-    if not event_id:
+def _answered_after(client: WebClient, c: CheckIn, ts: str) -> bool:
+    """Whether the bot already posted in the check-in's thread after the message `ts` (Slack retried a delivery
+    whose work was done: its ack came late). Asked of Slack only on a retry, so the hot path pays nothing; when
+    Slack cannot say, False: asking a question twice is better than not asking it."""
+    if not (c.channel_id and c.thread_ts and ts):
         return False
-    with session_scope(services.engine) as session:
-        return session.get(ProcessedEvent, _reply_key(event_id)) is not None
+    try:
+        resp = client.conversations_replies(channel=c.channel_id, ts=c.thread_ts, oldest=ts, limit=50)
+    except Exception:
+        log.warning("could not read thread %s to check a retried reply", c.thread_ts)
+        return False
+    later = [m for m in resp["messages"] if _ts(m.get("ts")) > _ts(ts)]
+    return any(m.get("bot_id") or m.get("subtype") == "bot_message" for m in later)
 
 
-def _mark_reply_done(services: Services, event_id: str | None) -> None:
-    if event_id:
-        from bot.slack.middleware import claim_event
-
-        claim_event(services, _reply_key(event_id))
+def _ts(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _follow_up_hint(services: Services, client: WebClient, turn: Turn) -> None:

@@ -52,8 +52,6 @@ def make_dedupe(services: Services) -> Callable[..., Any]:
                 log.info("ignored a retry of event %s", event_id)
                 return BoltResponse(status=200, body="")
             context["event_id"] = event_id
-        elif event_id:
-            context["thread_event_id"] = event_id  # the check-in flow marks it once the reply's work is done
         return next()
 
     return dedupe

@@ -70,7 +70,6 @@ def register(app: App, services: Services) -> None:
             client,
             event,
             is_retry=bool(context.get("is_retry")),
-            event_id=context.get("thread_event_id"),
             stored=context.get("thread_reply"),
         )
 

@@ -331,6 +331,15 @@ class SlackStub:
                 )
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
 
+    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A thread, oldest first: its root and replies at or after `oldest` (ephemeral messages are not in it)."""
+        root, oldest = str(p.get("ts") or ""), float(p.get("oldest") or 0)
+        if not root:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [m for m in self.messages.get(str(p.get("channel")), []) if root in (m["ts"], m.get("thread_ts"))]
+        msgs = [m for m in thread if float(m["ts"]) >= oldest and not m.get("ephemeral_to")]
+        return {"ok": True, "messages": msgs[: int(p.get("limit") or 100)], "has_more": False}
+
     def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         """Newest first, messages at or after `oldest` (used to confirm a send whose answer was lost)."""
         oldest = float(p.get("oldest") or 0)
