@@ -278,7 +278,8 @@ def main() -> None:
     ap.add_argument("--rates", default="50,100,200")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--workers", default="1,4")
-    ap.add_argument("--soak", type=float, default=0, help="seconds of load at 100 req/s to watch RSS")
+    ap.add_argument("--soak", type=float, default=0, help="seconds of load at --soak-rate to watch RSS")
+    ap.add_argument("--soak-rate", type=int, default=100)
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--drain-wait", type=float, default=120, help="seconds to watch the analysis backlog drain")
     ap.add_argument("--pairs", type=int, default=400, help="manager/employee pairs, one open check-in each")
@@ -340,9 +341,22 @@ def main() -> None:
                 f"{res['p99']:>7.1f} {res['errors']:>6}   ({res['kinds']})"
             )
         if args.soak:
-            res = run_rate(driver, 100, args.soak, threads, counter)
+            rss_soak = [round(x) for x in cluster.rss()]
+            samples: list[tuple[int, list[int]]] = []
+            soak_done = threading.Event()
+
+            def sample(done: threading.Event, out: list[tuple[int, list[int]]], c: Cluster, t0: float) -> None:
+                while not done.wait(60):
+                    out.append((round(time.monotonic() - t0), [round(x) for x in c.rss()]))
+
+            args_ = (soak_done, samples, cluster, time.monotonic())
+            threading.Thread(target=sample, args=args_, daemon=True).start()
+            res = run_rate(driver, args.soak_rate, args.soak, threads, counter)
+            soak_done.set()
+            print("        RSS MB during the soak (s: per worker): " + ", ".join(f"{t}: {r}" for t, r in samples))
             print(
-                f"        soak {args.soak:.0f}s at 100/s: p50 {res['p50']:.1f} ms, p99 {res['p99']:.1f} ms, "
+                f"        soak {args.soak:.0f}s at {args.soak_rate}/s (RSS MB before it {rss_soak}): "
+                f"p50 {res['p50']:.1f} ms, p99 {res['p99']:.1f} ms, "
                 f"errors {res['errors']} ({res['kinds']})"
             )
         load_end = time.monotonic()
