@@ -47,6 +47,9 @@ def serve(
         settings.require_slack()
     except SettingsError as exc:
         fail(str(exc))
+    from bot.commands.knowledge import require_chroma
+
+    require_chroma(settings.chroma_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         run_serve(settings, http=http, host=host, port=port, scheduler=not no_scheduler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -11,12 +12,30 @@ import typer
 knowledge_app = typer.Typer(no_args_is_help=True, help="The micro-course catalog and its search index.")
 
 
+def require_chroma(url: str | None) -> None:
+    """With CHROMA_URL set, fail with one line when nothing answers there (Chroma's client raises deep inside)."""
+    if not url:
+        return
+    from urllib.parse import urlsplit
+
+    from bot.cli import fail
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            pass
+    except OSError as exc:
+        fail(f"cannot reach the Chroma server at CHROMA_URL ({exc.strerror or exc}); unset it for the embedded index")
+
+
 def _kb():  # type: ignore[no-untyped-def]
     from bot.cli import _settings
     from bot.services import build_services
     from knowledge.base import KnowledgeBase
 
     services = build_services(_settings(), migrate=True)
+    require_chroma(services.settings.chroma_url)
     return KnowledgeBase.from_settings(services.settings, services.engine)
 
 

@@ -143,3 +143,20 @@ def test_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
         out = _cli_process(env, "serve", "--http", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler")
     assert out.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in out.stderr, out.stderr[-2000:]
     assert "Traceback" not in out.stderr
+
+
+def test_an_unreachable_chroma_server_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    res = CliRunner().invoke(
+        app,
+        ["knowledge", "search", "feedback", "--json"],
+        env={
+            "GROWTHLOOP_DATA_DIR": str(tmp_path / "d"),
+            "GROWTHLOOP_EMBEDDER": "hash",
+            "CHROMA_URL": url,
+            "DATABASE_URL": None,
+        },
+    )
+    assert res.exit_code == 2 and "cannot reach the Chroma server at CHROMA_URL" in res.output, res.output
