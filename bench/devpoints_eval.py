@@ -30,6 +30,11 @@ def _overlap(a: str, b: str) -> bool:
     return a in b or b in a
 
 
+def _evidence_matches(gold: dict, predicted: str) -> bool:
+    """The labelled evidence, or one of its `alt_evidence` sentences (the same point said twice), overlaps."""
+    return any(_overlap(e, predicted) for e in (gold["evidence"], *gold.get("alt_evidence", [])))
+
+
 @dataclass
 class Score:
     tp: int = 0
@@ -60,7 +65,7 @@ def evaluate(find_points, transcripts: list[dict], *, need_evidence: bool = True
                 (
                     g
                     for g in gold
-                    if g["competency"] == p.competency and (not need_evidence or _overlap(g["evidence"], p.evidence))
+                    if g["competency"] == p.competency and (not need_evidence or _evidence_matches(g, p.evidence))
                 ),
                 None,
             )

@@ -1,16 +1,20 @@
-"""The offline coach: development points from gap language + the competency model (cues and embeddings).
+"""The offline coach: development points from gap language, a learned gap model and the competency model.
 
-For each sentence of the answers: find gap language that is not negated and is about the employee
-(`bot.coach.gaps`), then pick the competency it is about by combining cue matches (the sentence, then its
-answer as context) with embedding similarity to each competency's descriptors when an embedder is available.
+With an embedder and the trained model (`bot.coach.gap_model`): every sentence gets P(gap) from the classifier,
+plus a bonus when the gap-language rules fire (`bot.coach.gaps`) and a small prior from the question it answers;
+its competency comes from the learned head, the nearest written gap stories of each competency, cue words of the
+sentence and its answer, and what the employee named in the development-focus answers of the same check-in.
+Without them (no embedder): the rules find gap language and cues (+ descriptor similarity) pick the competency.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import re
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -84,9 +88,15 @@ class CompetencyMatcher:
         protos = self._prototypes()
         if protos is None or self.embed is None:
             return None
-        q = self.embed(texts, True)
+        return self.similarity_of(self.embed(texts, True))
+
+    def similarity_of(self, q: np.ndarray) -> np.ndarray | None:
+        """Like `similarity`, from query embeddings already computed."""
+        protos = self._prototypes()
+        if protos is None:
+            return None
         sims = q @ protos.T  # (n, prototypes)
-        out = np.full((len(texts), len(self.model.competencies)), -1.0, dtype=np.float32)
+        out = np.full((len(q), len(self.model.competencies)), -1.0, dtype=np.float32)
         owners = np.array(self._proto_owner)
         for i in range(len(self.model.competencies)):
             out[:, i] = sims[:, owners == i].max(axis=1)
@@ -100,8 +110,48 @@ class CompetencyMatcher:
         return total
 
 
-RULE_BONUS = 0.35  # gap language found by the rules adds this to the learned probability
-BLEND_THRESHOLD = 0.8
+@dataclass(frozen=True)
+class LearnedParams:
+    """How the learned path turns scores into points (chosen on the dev set, `bench/bench_devpoints.py --tune`)."""
+
+    rule_bonus: float = 0.35  # gap language found by the rules adds this to P(gap)
+    threshold: float = 0.8  # P(gap) + bonus + topic prior must reach this
+    # Answers to warm-up, request, plan and wrap-up questions rarely tell the story of a gap; the stories are told
+    # under goal progress and behaviour. A sentence there needs more to be shown as a point.
+    topic_prior: dict[str, float] = field(
+        default_factory=lambda: {"support": -0.1, "development_focus": -0.1, "closing": -0.1}
+    )
+    context_weight: float = 0.3  # cue hits of the whole answer, added to the competency log-scores
+    focus_weight: float = 2.0  # what the development-focus answers are about, added to the competency log-scores
+    min_competency: float = 0.0  # the winning competency's probability must reach this
+    # Explicit gap language ("I struggle to present…") names its skill with cue words: there the rules path's
+    # competency score (cues + descriptor similarity, competency-only F1 0.92 on dev) decides; stories go to the
+    # learned scores.
+    explicit_uses_cues: bool = True
+
+
+# The employee names the capability to develop in these answers: a prior on the competency of the other points.
+FOCUS_TOPICS = frozenset({"development_focus"})
+
+
+@lru_cache(maxsize=512)
+def question_topic(question_id: str | None) -> str:
+    """The question bank topic of `question_id` ("" when unknown); bank ids are `<topic>_<nn>`."""
+    if not question_id:
+        return ""
+    try:
+        return load_bank().get(question_id).topic
+    except (KeyError, StopIteration):
+        return question_id.rsplit("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sentence: str
+    by_manager: bool
+    context_hits: np.ndarray  # cue hits of the whole answer
+    strength: float  # of the gap-language rules, 0 when they do not fire
+    topic: str
 
 
 class OfflineCoach:
@@ -112,9 +162,14 @@ class OfflineCoach:
     """
 
     def __init__(
-        self, matcher: CompetencyMatcher | None = None, embed: Embed | None | str = "default", learned: bool = True
+        self,
+        matcher: CompetencyMatcher | None = None,
+        embed: Embed | None | str = "default",
+        learned: bool = True,
+        params: LearnedParams | None = None,
     ) -> None:
         self.matcher = matcher or CompetencyMatcher(embed=default_embedder() if embed == "default" else embed)  # type: ignore[arg-type]
+        self.params = params or LearnedParams()
         self.gap_model = None
         if learned and self.matcher.embed is not None:
             from bot.coach.gap_model import load_gap_model
@@ -127,14 +182,13 @@ class OfflineCoach:
             return self._find_points_learned(answers, employee_slack_id, locale)
         return self._find_points_rules(answers, employee_slack_id, locale)
 
-    def _candidates(
-        self, answers: Sequence[Any], employee_slack_id: str, rules_only: bool
-    ) -> list[tuple[str, bool, np.ndarray, float]]:
-        """(sentence, by the manager, context cue hits, rule strength or 0) for each distinct sentence."""
-        out: list[tuple[str, bool, np.ndarray, float]] = []
+    def _candidates(self, answers: Sequence[Any], employee_slack_id: str, rules_only: bool) -> list[_Candidate]:
+        """Each distinct sentence of the answers, with what the rules and its answer say about it."""
+        out: list[_Candidate] = []
         seen: set[str] = set()
         for a in answers:
             is_manager = a.author_slack_id != employee_slack_id
+            topic = question_topic(getattr(a, "question_id", None))
             context_hits: np.ndarray | None = None
             for s in sentences(a.text):
                 if s in seen or len(out) >= MAX_CANDIDATES:
@@ -146,7 +200,7 @@ class OfflineCoach:
                     continue
                 if context_hits is None:
                     context_hits = self.matcher.cue_hits(a.text[:5000])
-                out.append((s, is_manager, context_hits, strength))
+                out.append(_Candidate(s, is_manager, context_hits, strength, topic))
         return out
 
     def _keep_best(self, best: dict[str, PointDraft], draft: PointDraft) -> None:
@@ -154,37 +208,50 @@ class OfflineCoach:
             best[draft.competency] = draft
 
     def _find_points_learned(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
-        from bot.coach.gap_model import featurize
+        from bot.coach.gap_model import featurize, softmax
 
         assert self.gap_model is not None and self.matcher.embed is not None
+        prm = self.params
         cands = self._candidates(answers, employee_slack_id, rules_only=False)
         if not cands:
             return []
-        texts = [c[0] for c in cands]
+        texts = [c.sentence for c in cands]
         emb = self.matcher.embed(texts, True)
-        proba = self.gap_model.gap_proba(featurize(emb, texts, [c[1] for c in cands]))
-        sims = self.matcher.similarity(texts)
+        proba = self.gap_model.gap_proba(featurize(emb, texts, [c.by_manager for c in cands]))
+        cues = np.array([self.matcher.cue_hits(t) for t in texts])
+        logits = self.gap_model.competency_logits(emb, cues)
+        logits = logits + prm.context_weight * np.minimum(np.array([c.context_hits for c in cands]), 2.0)
+        explicit = [i for i, c in enumerate(cands) if c.strength > 0 and cues[i].max() > 0]
+        if prm.explicit_uses_cues and explicit:
+            sims = self.matcher.similarity_of(emb[explicit])
+            for j, i in enumerate(explicit):
+                logits[i] = 3.0 * self.matcher.score(texts[i], cands[i].context_hits, None if sims is None else sims[j])
+        focus = [i for i, c in enumerate(cands) if c.topic in FOCUS_TOPICS and not c.by_manager]
+        if focus and prm.focus_weight:
+            logits = logits + prm.focus_weight * softmax(logits[focus]).mean(axis=0)
+        post = softmax(logits)
         best: dict[str, PointDraft] = {}
-        for i, (sentence, _, context, strength) in enumerate(cands):
-            rule = strength > 0
-            if float(proba[i]) + (RULE_BONUS if rule else 0.0) < BLEND_THRESHOLD:
+        for i, c in enumerate(cands):
+            rule = c.strength > 0
+            score = float(proba[i]) + (prm.rule_bonus if rule else 0.0) + prm.topic_prior.get(c.topic, 0.0)
+            k = int(np.argmax(post[i]))
+            if score < prm.threshold or float(post[i, k]) < prm.min_competency:
                 continue
-            comp_scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
-            cid = self.matcher.model.competencies[int(np.argmax(comp_scores))].id
-            confidence = round(min(0.95, 0.5 * float(proba[i]) + (0.4 if rule else 0.2)), 2)
-            cue = sentence_cue(sentence) if rule else None
-            reason = _reason(self.matcher.model, cid, cue, float(proba[i]), locale)
-            self._keep_best(best, PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason))
+            cid = self.matcher.model.competencies[k].id
+            confidence = round(min(0.95, 0.35 * min(score, 1.2) + 0.4 * float(post[i, k]) + (0.1 if rule else 0.0)), 2)
+            reason = _reason(self.matcher.model, cid, sentence_cue(c.sentence) if rule else None, float(proba[i]), locale)
+            self._keep_best(best, PointDraft(competency=cid, evidence=c.sentence, confidence=confidence, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
     def _find_points_rules(self, answers: Sequence[Any], employee_slack_id: str, locale: str) -> list[PointDraft]:
         cands = self._candidates(answers, employee_slack_id, rules_only=True)
         if not cands:
             return []
-        sims = self.matcher.similarity([c[0] for c in cands])
+        sims = self.matcher.similarity([c.sentence for c in cands])
         best: dict[str, PointDraft] = {}
-        for i, (sentence, _, context, strength) in enumerate(cands):
-            scores = self.matcher.score(sentence, context, None if sims is None else sims[i])
+        for i, c in enumerate(cands):
+            sentence, strength = c.sentence, c.strength
+            scores = self.matcher.score(sentence, c.context_hits, None if sims is None else sims[i])
             order = np.argsort(-scores)
             top = float(scores[order[0]])
             if top < MIN_SCORE:

@@ -93,3 +93,53 @@ def test_prototypes_are_built_once_under_concurrency() -> None:
     protos = m._prototypes()
     assert protos is not None and len(m._proto_owner) == protos.shape[0]
     assert m.similarity(["slides"]) is not None
+
+
+def _q(text: str, question_id: str, author: str = EMP) -> SimpleNamespace:
+    return SimpleNamespace(text=text, author_slack_id=author, question_id=question_id)
+
+
+NOT_GAPS = [
+    _q("I'm no longer struggling with the month-end close, the new checklist sorted it out.", "goal_progress_02"),
+    _q("My colleague on the billing team keeps missing deadlines, and her manager is already on it.", "goal_progress_09"),
+    _q("以前给客户做演示很紧张，现在已经很自然了。", "behaviour_capability_07"),
+    _q("I've been slow to review your drafts lately, that one is on me.", "support_02", MGR),
+    _q("Next year I'd like to lead the launch of the Lisbon office.", "development_focus_09"),
+    _q("上周我带着新人把整套对账流程走了一遍，他现在能自己做了。", "behaviour_capability_01"),
+]
+
+
+@pytest.mark.parametrize("answer", NOT_GAPS, ids=lambda a: a.text[:24])
+def test_strengths_resolved_others_goals_and_manager_self_remarks_are_not_points(
+    coach: OfflineCoach, answer: SimpleNamespace
+) -> None:
+    assert coach.find_points([answer], EMP) == []
+
+
+def test_question_topic_comes_from_the_bank_or_the_id() -> None:
+    from bot.coach.offline import question_topic
+
+    assert question_topic("development_focus_02") == "development_focus"
+    assert question_topic("custom_topic_07") == "custom_topic"
+    assert question_topic(None) == ""
+
+
+def test_concurrent_analyses_agree_with_a_sequential_one(coach: OfflineCoach) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stories = ["I struggle to present the roadmap to execs; my slides ramble.", "数据一多我就不知道从哪下手分析。"]
+    batches = [[_q(story, "goal_progress_02"), *NOT_GAPS[:2]] for story in stories]
+    expected = [[(p.competency, p.evidence) for p in coach.find_points(b, EMP)] for b in batches]
+    fresh = OfflineCoach()  # its matcher and model are loaded lazily by the threads themselves
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda b: [(p.competency, p.evidence) for p in fresh.find_points(b, EMP)], batches * 2))
+    assert got == expected * 2
+
+
+def test_shipped_model_has_a_neighbour_bank_for_every_competency() -> None:
+    from bot.coach.gap_model import load_gap_model
+    from knowledge.competencies import load_competency_model
+
+    model = load_gap_model()
+    assert model is not None and model.competencies == load_competency_model().ids
+    assert len(model.bank) == len(model.bank_labels) and set(model.bank_labels.tolist()) == set(range(12))
