@@ -143,6 +143,40 @@ def start_reflection(services: Services, *, employee_slack_id: str) -> Started:
         return Started(checkin, None, employee)
 
 
+ROOT_CLAIM_STALE = timedelta(seconds=60)
+
+
+def claim_root(services: Services, *, checkin_id: int) -> bool:
+    """Claim the posting of a check-in's root message; False while another request holds the claim.
+
+    Two `/checkin @person` a moment apart (a double submit) both find the check-in without a thread; only the one
+    that claims it posts, so the pair never gets two threads. A claim left by a process that died before it posted
+    is taken over after `ROOT_CLAIM_STALE`.
+    """
+    key, now = f"root:{checkin_id}", services.now()
+    for _ in range(2):
+        try:
+            with session_scope(services.engine) as session:
+                session.add(ProcessedEvent(event_id=key, received_at=now))
+            return True
+        except IntegrityError:
+            with session_scope(services.engine) as session:
+                row = session.get(ProcessedEvent, key)
+                if row is not None and row.received_at > now - ROOT_CLAIM_STALE:
+                    return False
+                if row is not None:
+                    session.delete(row)  # a stale claim: take it over
+    return False
+
+
+def release_root(services: Services, *, checkin_id: int) -> None:
+    """Give a claim back when posting the root failed, so the next `/checkin` can post it."""
+    with session_scope(services.engine) as session:
+        row = session.get(ProcessedEvent, f"root:{checkin_id}")
+        if row is not None:
+            session.delete(row)
+
+
 def attach_thread(services: Services, *, checkin_id: int, channel_id: str, thread_ts: str) -> CheckIn:
     with session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin_id)

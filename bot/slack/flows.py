@@ -70,8 +70,14 @@ def start_checkin_flow(
             c.id,
             existing=True,
         )
-    channel = client.conversations_open(users=f"{manager_slack_id},{employee_slack_id}")["channel"]["id"]
-    post_root(services, client, c, started, channel)
+    if not checkins.claim_root(services, checkin_id=c.id or 0):  # a double submit: the other request posts it
+        return StartOutcome(False, t("checkin_being_started", locale, name=name), existing=True)
+    try:
+        channel = client.conversations_open(users=f"{manager_slack_id},{employee_slack_id}")["channel"]["id"]
+        post_root(services, client, c, started, channel)
+    except Exception:
+        checkins.release_root(services, checkin_id=c.id or 0)
+        raise
     return StartOutcome(
         True,
         t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "")),
