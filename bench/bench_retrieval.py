@@ -351,11 +351,11 @@ def main() -> None:
         }
         quality(index, ablations, grids=not args.quick)
         foreign(qemb, lookups, learned)  # type: ignore[arg-type]
-        index.embedder = emb
     if args.quick:
         return
     queries = [q.query for q in load_queries()]
     print()
+    index.embedder = emb  # the quality tables memoise query vectors; the latency must embed every query
     latency(index, f"shipped catalog ({len(courses)} courses)", queries)
     if not args.no_10k:
         syn = synthetic(courses)

@@ -7,7 +7,8 @@ learner's or a manager's words. The index then uses them exactly like the shippe
 channel, BM25 text, the situation classifier). They are cached in `<data dir>/situations.generated.jsonl` by the
 course's content hash, so an unchanged course is never sent twice and an edited one gets new sentences. Any
 failure (no server, timeout, a reply that does not parse) leaves the course without them: retrieval falls back
-to the generic path (reference-sentence expansion), never to an error.
+to the generic path (the pool's competency prior), never to an error. One chat call per course, at most
+`MAX_COURSES_PER_INGEST` per ingest (the rest are described by the next one).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FILE = "situations.generated.jsonl"
 MAX_CHARS = 200
+MAX_COURSES_PER_INGEST = 2000  # one chat call per course: a huge catalog is described over several ingests
 
 SYSTEM = (
     "You write search aids for a catalog of workplace micro-courses. For the course given between <course> tags "
@@ -126,6 +128,9 @@ def generate(
     """Ask for the situations of every record not in the cache yet; returns how many courses got some."""
     have = cache.load()
     todo = [r for r in records if r.content_hash not in have]
+    if len(todo) > MAX_COURSES_PER_INGEST:
+        log.info("describing %d of %d courses now; ingest again for the rest", MAX_COURSES_PER_INGEST, len(todo))
+        todo = todo[:MAX_COURSES_PER_INGEST]
     done = 0
 
     def one(rec: CourseRecord) -> bool:

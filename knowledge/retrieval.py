@@ -17,7 +17,9 @@ Dense scoring, two generic corrections (measured in bench/bench_retrieval.py):
 
 Optional signals (each measured in bench/bench_retrieval.py):
 - Reference competencies: the labels of the query's nearest reference sentences give a soft competency
-  distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`).
+  distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`). Courses
+  without situations of their own (any operator's catalog) take it from a larger pool instead, the reference
+  sentences and the shipped situations (`knowledge.expansion.Pool`, `prior_pool`, `pool_prior_strength`).
 - Situations: short "for when…" sentences describing the situations a course is for (shipped for the shipped
   catalog, see `knowledge.base`), embedded as *queries*. They add a dense channel (mean of a course's two best
   situations), their text is indexed by BM25, and a classifier trained on them (situation
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -85,15 +88,20 @@ class Reference:
 
     def competency_distribution(self, q: np.ndarray, k: int = 10, temperature: float = 0.02) -> np.ndarray:
         """Soft competency distribution of a query vector from its `k` nearest labelled reference sentences."""
-        labelled = self.labels >= 0
-        if not labelled.any() or not self.competencies:
+        vecs, labels = self._labelled
+        if not len(labels) or not self.competencies:
             return np.zeros(len(self.competencies))
-        sims = np.einsum("ij,j->i", self.vectors[labelled], q)
+        sims = np.einsum("ij,j->i", vecs, q)
         top = np.argsort(-sims)[:k]
         w = np.exp((sims[top] - sims[top].max()) / temperature)
         p = np.zeros(len(self.competencies))
-        np.add.at(p, self.labels[labelled][top], w)
+        np.add.at(p, labels[top], w)
         return p / p.sum()
+
+    @cached_property
+    def _labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        ok = np.asarray(self.labels) >= 0
+        return np.ascontiguousarray(np.asarray(self.vectors)[ok], dtype=np.float32), np.asarray(self.labels)[ok]
 
 
 @dataclass
@@ -211,6 +219,9 @@ class HybridIndex:
         self.pool = pool
         self.prior_pool, self.prior_k, self.prior_temperature = prior_pool, prior_k, prior_temperature
         self.pool_prior_strength = pool_prior_strength
+        self._generic_rows = np.ones(len(courses), dtype=bool)  # courses without situations of their own
+        if self._situations is not None:
+            self._generic_rows[self._situations[2]] = False
         self._pseudo_pool = expansion_pool
         self._pseudo_mix = expansion_mix
         if (
@@ -336,15 +347,15 @@ class HybridIndex:
         situations: many more labelled query-like sentences) with `pool_prior_strength`."""
         if self.reference is None or self._tags is None:
             return None
+        use_pool = self.prior_pool and self.pool is not None and len(self.pool.tags) > 0
+        generic = self._generic_rows if use_pool else None
         out = np.zeros(len(self.courses))
-        if self.prior_strength:
+        if self.prior_strength and (generic is None or not generic.all()):
             out += self.prior_strength * np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
-        if self.prior_pool and self.pool is not None and len(self.pool.tags):
-            generic = np.ones(len(self.courses), dtype=bool)
-            if self._situations is not None:
-                generic[self._situations[2]] = False
+        if generic is not None and self.pool is not None:
             dist = self.pool.competency_distribution(q, self.prior_k, self.prior_temperature)
-            out[generic] = self.pool_prior_strength * np.einsum("ij,j->i", self._tags[generic], dist)
+            mass = self.pool_prior_strength * np.einsum("ij,j->i", self._tags, dist)
+            out = mass if generic.all() else np.where(generic, mass, out)
         return out if out.any() else None
 
     def calibrated(self, scores: np.ndarray) -> np.ndarray:
