@@ -163,7 +163,8 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
 def parse_catalog(text: str, fmt: str) -> list[CourseRecord]:
     """Parse a whole catalog (`fmt` is "jsonl" or "csv"); raise CatalogError on the first bad line."""
     known = set(load_competency_model().ids)
-    rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text.lstrip("\ufeff"))
+    text = text.lstrip("\ufeff")  # a file saved "UTF-8 with BOM" (Excel, Notepad) is still UTF-8
+    rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text)
     seen: dict[str, int] = {}
     out: list[CourseRecord] = []
     for line, row in rows:
@@ -178,7 +179,12 @@ def parse_catalog(text: str, fmt: str) -> list[CourseRecord]:
 def read_catalog(path: Path) -> list[CourseRecord]:
     """Read a .jsonl/.json or .csv catalog file."""
     fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
-    return parse_catalog(path.read_text(encoding="utf-8"), fmt)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # GBK or UTF-16, say: name the line, as for any other bad line
+        raise CatalogError(raw[: exc.start].count(b"\n") + 1, "not UTF-8 text (save the file as UTF-8)") from None
+    return parse_catalog(text, fmt)
 
 
 def shipped_catalog() -> list[CourseRecord]:

@@ -92,3 +92,17 @@ def test_csv_carriage_returns_end_lines_or_stay_in_quoted_cells() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog(CSV_HEAD + 'c1,"T,S,,en,5,video,\n', "csv")
     assert err.value.line >= 2
+
+
+def test_a_bom_is_fine_and_a_non_utf8_file_names_its_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.catalog import read_catalog
+
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n")
+    assert [c.id for c in read_catalog(bom)] == ["c1"]
+    gbk = tmp_path / "gbk.jsonl"
+    zh = {**GOOD, "id": "c2", "title": "反馈", "language": "zh"}
+    gbk.write_bytes(json.dumps(GOOD).encode() + b"\n" + json.dumps(zh, ensure_ascii=False).encode("gbk") + b"\n")
+    with pytest.raises(CatalogError) as err:
+        read_catalog(gbk)
+    assert err.value.line == 2 and "UTF-8" in str(err.value)
