@@ -115,7 +115,7 @@ class LearnedParams:
     """How the learned path turns scores into points (chosen on the dev set, `bench/bench_devpoints.py --tune`)."""
 
     rule_bonus: float = 0.35  # gap language found by the rules adds this to P(gap)
-    threshold: float = 0.8  # P(gap) + bonus + topic prior must reach this
+    threshold: float = 0.7  # P(gap) + bonus + topic prior must reach this
     # Answers to warm-up, request, plan and wrap-up questions rarely tell the story of a gap; the stories are told
     # under goal progress and behaviour. A sentence there needs more to be shown as a point.
     topic_prior: dict[str, float] = field(
@@ -123,11 +123,10 @@ class LearnedParams:
     )
     context_weight: float = 0.3  # cue hits of the whole answer, added to the competency log-scores
     focus_weight: float = 2.0  # what the development-focus answers are about, added to the competency log-scores
-    min_competency: float = 0.0  # the winning competency's probability must reach this
+    min_competency: float = 0.5  # the winning competency's probability must reach this (ambiguous: not shown)
     # Explicit gap language ("I struggle to present…") names its skill with cue words: there the rules path's
-    # competency score (cues + descriptor similarity, competency-only F1 0.92 on dev) decides; stories go to the
-    # learned scores.
-    explicit_uses_cues: bool = True
+    # competency score (cues + descriptor similarity, competency-only F1 0.92 on dev) is added with this weight.
+    explicit_cue_weight: float = 0.0
 
 
 # The employee names the capability to develop in these answers: a prior on the competency of the other points.
@@ -222,10 +221,11 @@ class OfflineCoach:
         logits = self.gap_model.competency_logits(emb, cues)
         logits = logits + prm.context_weight * np.minimum(np.array([c.context_hits for c in cands]), 2.0)
         explicit = [i for i, c in enumerate(cands) if c.strength > 0 and cues[i].max() > 0]
-        if prm.explicit_uses_cues and explicit:
+        if prm.explicit_cue_weight and explicit:
             sims = self.matcher.similarity_of(emb[explicit])
             for j, i in enumerate(explicit):
-                logits[i] = 3.0 * self.matcher.score(texts[i], cands[i].context_hits, None if sims is None else sims[j])
+                sim = None if sims is None else sims[j]
+                logits[i] += prm.explicit_cue_weight * self.matcher.score(texts[i], cands[i].context_hits, sim)
         focus = [i for i, c in enumerate(cands) if c.topic in FOCUS_TOPICS and not c.by_manager]
         if focus and prm.focus_weight:
             logits = logits + prm.focus_weight * softmax(logits[focus]).mean(axis=0)
@@ -239,7 +239,8 @@ class OfflineCoach:
                 continue
             cid = self.matcher.model.competencies[k].id
             confidence = round(min(0.95, 0.35 * min(score, 1.2) + 0.4 * float(post[i, k]) + (0.1 if rule else 0.0)), 2)
-            reason = _reason(self.matcher.model, cid, sentence_cue(c.sentence) if rule else None, float(proba[i]), locale)
+            cue = sentence_cue(c.sentence) if rule else None
+            reason = _reason(self.matcher.model, cid, cue, float(proba[i]), locale)
             self._keep_best(best, PointDraft(competency=cid, evidence=c.sentence, confidence=confidence, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 

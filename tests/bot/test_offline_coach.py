@@ -99,9 +99,24 @@ def _q(text: str, question_id: str, author: str = EMP) -> SimpleNamespace:
     return SimpleNamespace(text=text, author_slack_id=author, question_id=question_id)
 
 
+# Gaps in check-in answers; none of these sentences is in the training or evaluation data.
+STORY_GAPS = [
+    ("I struggle to present our roadmap to the executives.", "communication"),  # the audience is not the skill
+    ("I built the booking screen around what head office wanted and never once watched a receptionist use it.",
+     "customer_insight"),
+]
+
+
+@pytest.mark.parametrize(("story", "competency"), STORY_GAPS)
+def test_story_told_gaps_are_found_with_their_competency(coach: OfflineCoach, story: str, competency: str) -> None:
+    answers = [_q("Busy few weeks, mostly the quarterly numbers.", "opening_01"), _q(story, "goal_progress_02")]
+    points = coach.find_points(answers, EMP)
+    assert [(p.competency, p.evidence) for p in points] == [(competency, story)]
+
+
 NOT_GAPS = [
     _q("I'm no longer struggling with the month-end close, the new checklist sorted it out.", "goal_progress_02"),
-    _q("My colleague on the billing team keeps missing deadlines, and her manager is already on it.", "goal_progress_09"),
+    _q("My colleague on the billing team keeps missing deadlines; her manager is on it.", "goal_progress_09"),
     _q("以前给客户做演示很紧张，现在已经很自然了。", "behaviour_capability_07"),
     _q("I've been slow to review your drafts lately, that one is on me.", "support_02", MGR),
     _q("Next year I'd like to lead the launch of the Lisbon office.", "development_focus_09"),
@@ -116,6 +131,12 @@ def test_strengths_resolved_others_goals_and_manager_self_remarks_are_not_points
     assert coach.find_points([answer], EMP) == []
 
 
+def test_a_story_among_strengths_and_negatives_is_the_only_point(coach: OfflineCoach) -> None:
+    story, competency = STORY_GAPS[1]
+    answers = [*NOT_GAPS, _q(story, "behaviour_capability_05")]
+    assert [(p.competency, p.evidence) for p in coach.find_points(answers, EMP)] == [(competency, story)]
+
+
 def test_question_topic_comes_from_the_bank_or_the_id() -> None:
     from bot.coach.offline import question_topic
 
@@ -127,7 +148,7 @@ def test_question_topic_comes_from_the_bank_or_the_id() -> None:
 def test_concurrent_analyses_agree_with_a_sequential_one(coach: OfflineCoach) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    stories = ["I struggle to present the roadmap to execs; my slides ramble.", "数据一多我就不知道从哪下手分析。"]
+    stories = [s for s, _ in STORY_GAPS] + ["I struggle with my slides.", "数据一多我就不知道从哪下手分析。"]
     batches = [[_q(story, "goal_progress_02"), *NOT_GAPS[:2]] for story in stories]
     expected = [[(p.competency, p.evidence) for p in coach.find_points(b, EMP)] for b in batches]
     fresh = OfflineCoach()  # its matcher and model are loaded lazily by the threads themselves
