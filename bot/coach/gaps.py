@@ -284,6 +284,15 @@ def _scan(s: str) -> _Scan:
     )
 
 
+def about_author_only(sentence: str) -> bool:
+    """True when a sentence speaks of its author (I/me/我) and of nobody else (no you/he/she/他/她/你).
+
+    A manager's "I struggle to prioritise…" is the manager's own gap, never the employee's.
+    """
+    sc = _scan(sentence.strip())
+    return sc.first and not sc.second_third
+
+
 def gap_signal(sentence: str, *, author_is_manager: bool) -> GapSignal | None:
     """The gap language in `sentence`, or None when there is none, it is negated/solved, or it is someone else's."""
     s = sentence.strip()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bot.coach.base import Analysis, PointDraft
-from bot.coach.gaps import _is_zh, gap_signal, sentences
+from bot.coach.gaps import _is_zh, about_author_only, gap_signal, sentences
 from knowledge.competencies import CompetencyModel, load_competency_model
 from prompts.questions import load_bank
 from storage.models import Answer
@@ -195,6 +195,8 @@ class OfflineCoach:
                 if s in seen or len(out) >= MAX_CANDIDATES:
                     continue
                 seen.add(s)
+                if is_manager and about_author_only(s):
+                    continue  # the manager speaking of themself: not the employee's point, whatever the model says
                 sig = gap_signal(s, author_is_manager=is_manager)
                 strength = sig.strength if sig is not None and sig.about_employee else 0.0
                 if rules_only and not strength:

@@ -102,8 +102,10 @@ def _q(text: str, question_id: str, author: str = EMP) -> SimpleNamespace:
 # Gaps in check-in answers; none of these sentences is in the training or evaluation data.
 STORY_GAPS = [
     ("I struggle to present our roadmap to the executives.", "communication"),  # the audience is not the skill
-    ("I built the booking screen around what head office wanted and never once watched a receptionist use it.",
-     "customer_insight"),
+    (
+        "I built the booking screen around what head office wanted and never once watched a receptionist use it.",
+        "customer_insight",
+    ),
 ]
 
 
@@ -164,3 +166,15 @@ def test_shipped_model_has_a_neighbour_bank_for_every_competency() -> None:
     model = load_gap_model()
     assert model is not None and model.competencies == load_competency_model().ids
     assert len(model.bank) == len(model.bank_labels) and set(model.bank_labels.tolist()) == set(range(12))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I struggle to prioritise when three stakeholders ask for things on the same day, and I end up working late.",
+        "我在跨团队会议上常常不敢提出不同意见，这是我自己要改进的地方。",
+    ],
+)
+def test_a_managers_own_gap_is_never_the_employees_point(coach: OfflineCoach, text: str) -> None:
+    assert coach.find_points([_q(text, "behaviour_capability_02", MGR)], EMP) == []
+    assert coach.find_points([_q(text, "behaviour_capability_02", EMP)], EMP) != []  # the employee's words: a point
