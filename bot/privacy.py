@@ -100,6 +100,16 @@ def anonymous_id(slack_id: str) -> str:
     return "ANON-" + hashlib.sha256(slack_id.encode()).hexdigest()[:10].upper()
 
 
+def _rename(row: Any, fields: tuple[str, ...], old: str, new: str) -> bool:
+    """Replace `old` by `new` in these fields of `row`; True when any of them held it."""
+    hit = False
+    for name in fields:
+        if getattr(row, name) == old:
+            setattr(row, name, new)
+            hit = True
+    return hit
+
+
 def forget_person(services: Services, *, slack_id: str, actor: str | None = None) -> dict[str, int]:
     """Erase `slack_id`'s personal data; returns how many rows of each kind were touched."""
     anon = anonymous_id(slack_id)
@@ -168,9 +178,7 @@ def forget_person(services: Services, *, slack_id: str, actor: str | None = None
             d.key = ":".join(anon if part == slack_id else part for part in d.key.split(":"))
             s.add(d)
         for row in s.exec(select(Cadence)).all():
-            if slack_id in (row.manager_slack_id, row.employee_slack_id):
-                row.manager_slack_id = anon if row.manager_slack_id == slack_id else row.manager_slack_id
-                row.employee_slack_id = anon if row.employee_slack_id == slack_id else row.employee_slack_id
+            if _rename(row, ("manager_slack_id", "employee_slack_id"), slack_id, anon):
                 s.add(row)
         for made in [
             *s.exec(select(Broadcast).where(Broadcast.created_by == slack_id)).all(),
@@ -182,14 +190,10 @@ def forget_person(services: Services, *, slack_id: str, actor: str | None = None
             version.loaded_by = anon
             s.add(version)
         for n in s.exec(select(Nudge)).all():
-            if slack_id in (n.manager_slack_id, n.employee_slack_id):
-                n.manager_slack_id = anon if n.manager_slack_id == slack_id else n.manager_slack_id
-                n.employee_slack_id = anon if n.employee_slack_id == slack_id else n.employee_slack_id
+            if _rename(n, ("manager_slack_id", "employee_slack_id"), slack_id, anon):
                 s.add(n)
         for a in s.exec(select(AuditLog)).all():
-            if slack_id in (a.actor_slack_id, a.subject_slack_id):
-                a.actor_slack_id = anon if a.actor_slack_id == slack_id else a.actor_slack_id
-                a.subject_slack_id = anon if a.subject_slack_id == slack_id else a.subject_slack_id
+            if _rename(a, ("actor_slack_id", "subject_slack_id"), slack_id, anon):
                 s.add(a)
         s.add(AuditLog(actor_slack_id=actor, action="person.forget", subject_slack_id=anon, detail=counts))
     return counts
