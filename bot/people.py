@@ -148,12 +148,11 @@ def _slack_profile(services: Services, slack_id: str) -> dict[str, Any]:
 def sync_if_known(services: Services, slack_id: str | None) -> None:
     """Fill a known person's time zone and locale from Slack if that has not happened yet (a manager may start a
     check-in with a report who has never written to the bot); unknown ids stay unknown."""
-    if not slack_id:
+    from bot.person_cache import cached_person
+
+    person = cached_person(services, slack_id)
+    if person is None or person.profile_synced or person.forgotten:
         return
-    with session_scope(services.engine) as session:
-        person = get_person(session=session, slack_id=slack_id)
-        if person is None or person.profile_synced or person.forgotten:
-            return
     ensure_person(services, slack_id)
 
 

@@ -17,7 +17,7 @@ from bot.slack.client import make_client
 from bot.slack.directory import SlackDirectory
 from bot.slack.executor import AckFirstExecutor
 from bot.slack.finisher import Finisher
-from bot.slack.middleware import make_dedupe, make_person_context, release_event
+from bot.slack.middleware import make_dedupe, make_person_context, make_thread_store, release_event
 
 log = logging.getLogger(__name__)
 # Listener threads: enough to overlap the Slack and database waits of a few replies, few enough not to thrash the GIL
@@ -58,6 +58,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     )
     app.middleware(make_dedupe(services))
     app.middleware(make_person_context(services))
+    app.middleware(make_thread_store(services))
     listeners.register(app, services)
 
     @app.error

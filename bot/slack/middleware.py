@@ -88,13 +88,20 @@ def make_person_context(services: Services) -> Callable[..., Any]:
             context["person"] = person
             context["locale"] = norm_locale(person.locale, services.settings.growthloop_default_locale)
             context["access"] = resolve_access(services, person)
-        event = _dict(body.get("event")) if body.get("type") == "event_callback" else {}
-        if event.get("type") == "message" and event.get("thread_ts") and actor:
-            # A check-in answer is stored before the ack (an event is acked before its listener runs): while the
-            # store is down Slack gets a 500 and retries, and nothing acknowledged can be lost.
-            from bot.slack.flows import store_thread_reply
-
-            context["thread_reply"] = (store_thread_reply(services, event),)
         return next()
 
     return person_context
+
+
+def make_thread_store(services: Services) -> Callable[..., Any]:
+    """Store a check-in answer before the ack (an event is acked before its listener runs): while the store is down
+    Slack gets a 500 and retries, and nothing acknowledged can be lost. The listener gets the stored turn."""
+    from bot.slack.flows import store_thread_reply
+
+    def thread_store(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
+        event = _dict(body.get("event")) if body.get("type") == "event_callback" else {}
+        if event.get("type") == "message" and event.get("thread_ts") and _actor(body):
+            context["thread_reply"] = (store_thread_reply(services, event),)
+        return next()
+
+    return thread_store
