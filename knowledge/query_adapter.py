@@ -9,7 +9,7 @@ The index applies W to the query on the passage side of the dense channel only (
 sentences are compared with the raw query vector), for any catalog.
 
 No evaluation text is used: only `knowledge/data/catalog_situations.jsonl` and the shipped course vectors.
-Regenerate (deterministic, ~1 min on one core): `python -m knowledge.query_adapter`.
+Regenerate (deterministic, ~15 s on one core): `python -m knowledge.query_adapter`.
 """
 
 from __future__ import annotations
