@@ -3,7 +3,7 @@
 Fusion is plain RRF (Cormack, Clarke & Büttcher 2009): score = Σ w / (k + rank), with the paper's k = 60 and
 equal weights unless the caller passes others; each method contributes its top `depth` candidates.
 
-Dense scoring, two generic corrections (measured in bench/bench_retrieval.py):
+Dense scoring, generic corrections (measured in bench/bench_retrieval.py):
 - Several views per course: the similarity of the whole text (title + summary) is averaged with the best
   similarity of any single summary sentence (`views`), so one precise sentence is not diluted by the rest.
 - Language calibration: multilingual e5 scores a query far higher against passages in its own language (97 % of
@@ -343,8 +343,7 @@ class HybridIndex:
         if self._adapter is None:
             return q
         a = q @ self._adapter.T if q.ndim == 2 else np.einsum("ij,j->i", self._adapter, q)
-        a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-        return a.astype(np.float32)
+        return (a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
     def dense_scores(self, query: str | np.ndarray) -> np.ndarray:
         """Dense scores of every course, hub-corrected when the index has reference queries."""
