@@ -7,6 +7,7 @@ is stored at once, verbatim, keyed by its Slack ts, so a retried event never sto
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -191,6 +192,54 @@ def find_by_thread(services: Services, *, channel_id: str, thread_ts: str) -> Ch
         return repo.checkin_by_thread(session=session, channel_id=channel_id, thread_ts=thread_ts)
 
 
+# A check-in's thread never changes once posted, so each process remembers which check-in a thread is (found ones only:
+# a reply racing the root's post must not be remembered as "no check-in"); an entry is checked against the row it names.
+_thread_ids: OrderedDict[tuple[str, str], int] = OrderedDict()
+_thread_ids_guard = threading.Lock()
+THREAD_IDS_MAX = 20_000
+
+
+def _thread_id(services: Services, channel_id: str, thread_ts: str) -> int | None:
+    key = (channel_id, thread_ts)
+    with _thread_ids_guard:
+        cid = _thread_ids.get(key)
+    if cid is not None:
+        return cid
+    found = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    if found is None or found.id is None:
+        return None
+    with _thread_ids_guard:
+        _thread_ids[key] = found.id
+        while len(_thread_ids) > THREAD_IDS_MAX:
+            _thread_ids.popitem(last=False)
+    return found.id
+
+
+def store_reply(
+    services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str
+) -> tuple[CheckIn, Turn | None] | None:
+    """A thread reply, stored: (the thread's check-in, the turn it made or None when it is not one to take), or None
+    when the thread is no check-in's. An answer (the hot path) takes one transaction; a steering word goes through
+    `reply`."""
+    if word_command(text) is None:
+        for _ in range(2):
+            cid = _thread_id(services, channel_id, thread_ts)
+            if cid is None:
+                return None
+            checkin, turn = _answer(services, cid, user=user, text=text, ts=ts, thread=(channel_id, thread_ts))
+            if checkin is not None:
+                return checkin, turn
+            with _thread_ids_guard:  # the remembered id names another row now (deleted, or its id reused): look again
+                _thread_ids.pop((channel_id, thread_ts), None)
+        return None
+    found = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    if found is None:
+        return None
+    return found, reply(
+        services, channel_id=channel_id, thread_ts=thread_ts, user=user, text=text, ts=ts, checkin=found
+    )
+
+
 def participants(checkin: CheckIn) -> set[str]:
     return {p for p in (checkin.manager_slack_id, checkin.employee_slack_id) if p}
 
@@ -217,13 +266,26 @@ def reply(
         return None
     if move is not None:
         return steer(services, checkin_id=checkin.id or 0, user=user, move=move, ts=ts)
-    with _lock(checkin.id or 0), session_scope(services.engine) as session:
-        checkin = repo.get_checkin(session=session, checkin_id=checkin.id or 0, lock=True)
-        assert checkin is not None
-        if repo.answer_by_ts(session=session, checkin_id=checkin.id or 0, slack_ts=ts):
-            return Turn(checkin, duplicate=True)  # a retry: the caller may finish what the first attempt started
+    return _answer(services, checkin.id or 0, user=user, text=text, ts=ts)[1]
+
+
+def _answer(
+    services: Services, checkin_id: int, *, user: str, text: str, ts: str, thread: tuple[str, str] | None = None
+) -> tuple[CheckIn | None, Turn | None]:
+    """Store `text` as the current question's answer, under the check-in's lock, in one transaction.
+
+    (None, None) when the check-in is gone or, with `thread` (channel, thread ts), is not that thread's.
+    """
+    with _lock(checkin_id), session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
+        if checkin is None or (thread is not None and (checkin.channel_id, checkin.thread_ts) != thread):
+            return None, None
+        if checkin.state not in ("open", "finishing") or user not in participants(checkin):
+            return checkin, None
+        if repo.answer_by_ts(session=session, checkin_id=checkin_id, slack_ts=ts):
+            return checkin, Turn(checkin, duplicate=True)  # a retry: the caller may finish what the first one started
         if checkin.state != "open":
-            return None
+            return checkin, None
         answer = Answer(
             checkin_id=checkin.id or 0,
             question_id=checkin.question_ids[checkin.step],
@@ -238,8 +300,8 @@ def reply(
             session.flush()
         except IntegrityError:  # a concurrent retry stored it first
             session.rollback()
-            return Turn(checkin, duplicate=True)
-        return _advance(services, session, checkin, Move.ANSWER, answer)
+            return checkin, Turn(checkin, duplicate=True)
+        return checkin, _advance(services, session, checkin, Move.ANSWER, answer)
 
 
 def steer(services: Services, *, checkin_id: int, user: str, move: Move, ts: str | None = None) -> Turn | None:

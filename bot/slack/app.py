@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Listener threads: enough to overlap the Slack and database waits of a few replies, few enough not to thrash the GIL
 # (24 measured worse than 8 in bench/bench_load.py); with the request threads (bot.slack.http) below the engine pool.
 LISTENER_THREADS = 8
+ACK_THREADS = 4  # the ack lane: slash commands, buttons and views only (bot.slack.executor)
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
@@ -54,7 +55,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         raise_error_for_unhandled_request=False,
         # A slash command's or a button's ack waits for its listener: those run before already-acknowledged work
         # (bot.slack.executor; with Bolt's FIFO pool they waited behind thread replies: p99 1.9 s at 100 req/s).
-        listener_executor=AckFirstExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=AckFirstExecutor(LISTENER_THREADS, thread_name_prefix="listener", ack_workers=ACK_THREADS),
     )
     app.middleware(make_dedupe(services))
     app.middleware(make_person_context(services))

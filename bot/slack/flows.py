@@ -49,13 +49,26 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str:
 
 
 def start_checkin_flow(
-    services: Services, client: WebClient, *, manager_slack_id: str, employee_slack_id: str, locale: str
+    services: Services,
+    client: WebClient,
+    *,
+    manager_slack_id: str,
+    employee_slack_id: str,
+    locale: str,
+    started: checkins.Started | None = None,
+    link: bool = True,
 ) -> StartOutcome:
-    """Open (or point to) the guided check-in of a manager with a report, in their group DM's thread."""
+    """Open (or point to) the guided check-in of a manager with a report, in their group DM's thread.
+
+    `started`: what the caller's own `start_guided` just returned (the slash command checks before its ack); it is
+    used as is when both people's Slack profiles were synced already, saving the second round of look-ups. `link`:
+    whether the outcome's message needs the thread's permalink (one more Slack call).
+    """
     try:
-        started = checkins.start_guided(
-            services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id, sync_profiles=True
-        )
+        if started is None or not _profiles_synced(started):
+            started = checkins.start_guided(
+                services, manager_slack_id=manager_slack_id, employee_slack_id=employee_slack_id, sync_profiles=True
+            )
     except Refusal as r:
         return StartOutcome(False, t(r.key, locale, **r.kw))
     c = started.checkin
@@ -80,11 +93,16 @@ def start_checkin_flow(
         raise
     return StartOutcome(
         True,
-        t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "")),
+        t("checkin_started", locale, name=name, link=_permalink(client, channel, c.thread_ts or "") if link else ""),
         channel,
         c.thread_ts,
         c.id,
     )
+
+
+def _profiles_synced(started: checkins.Started) -> bool:
+    people = [started.employee] + ([started.manager] if started.manager else [])
+    return all(p.profile_synced for p in people)
 
 
 def post_root(services: Services, client: WebClient, c: CheckIn, started: Started, channel: str) -> None:
@@ -384,19 +402,15 @@ def store_thread_reply(services: Services, event: dict[str, Any]) -> StoredReply
         or event.get("bot_id")
     ):
         return None
-    c = checkins.find_by_thread(services, channel_id=channel, thread_ts=thread_ts)
-    if c is None:
-        return None
-    turn = checkins.reply(
+    stored = checkins.store_reply(
         services,
         channel_id=channel,
         thread_ts=thread_ts,
         user=event.get("user") or "",
         text=event.get("text") or "",
         ts=event["ts"],
-        checkin=c,  # already looked up: one query for the thread on this hot path
     )
-    return StoredReply(c, turn)
+    return StoredReply(*stored) if stored is not None else None
 
 
 def handle_thread_message(

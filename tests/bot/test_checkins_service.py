@@ -162,3 +162,35 @@ def test_a_report_who_never_wrote_to_the_bot_is_asked_in_their_slack_language(or
     started = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0NEW", sync_profiles=True)
     assert started.checkin.id == first.checkin.id and started.checkin.locales == ["en", "zh"]
     assert started.employee.locale == "zh" and started.employee.timezone == "Asia/Shanghai"
+
+
+def test_store_reply_looks_a_thread_up_once_and_checks_what_it_remembered(
+    org: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkins._thread_ids.clear()
+    assert checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="hi", ts="100.5") is None
+    c = _start(org)  # a thread that was no check-in's a moment ago is found once it is one (no negative memory)
+    lookups = []
+    real = checkins.find_by_thread
+    monkeypatch.setattr(checkins, "find_by_thread", lambda *a, **kw: lookups.append(1) or real(*a, **kw))
+    first = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="one", ts="101.1")
+    second = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="two", ts="102.1")
+    assert first is not None and first[1] is not None and first[1].checkin.step == 1
+    assert second is not None and second[1] is not None and second[1].checkin.step == 2
+    assert len(lookups) == 1  # the second reply went straight to the check-in's row
+    dup = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="two", ts="102.1")
+    assert dup is not None and dup[1] is not None and dup[1].duplicate
+    stranger = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0OTH", text="x", ts="103.1")
+    assert stranger is not None and stranger[0].id == c.id and stranger[1] is None  # the thread's, not an answer
+    steer = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="back", ts="104.1")
+    assert steer is not None and steer[1] is not None and steer[1].moved is Move.BACK
+    # a remembered id that names another thread's row now (an id reused by SQLite): looked up again, stored right
+    checkins._thread_ids[("G1", "100.1")] = 10_000
+    with session_scope(org.engine) as s:
+        s.add(CheckIn(id=10_000, kind="guided", employee_slack_id="U0EMP", channel_id="G9", thread_ts="9.9"))
+    again = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="three", ts="105.1")
+    assert again is not None and again[0].id == c.id and again[1] is not None and not again[1].duplicate
+    assert checkins._thread_ids[("G1", "100.1")] == c.id
+    with Session(org.engine) as s:
+        texts = [a.text for a in s.exec(select(Answer).order_by(Answer.id)).all()]  # type: ignore[arg-type]
+    assert texts == ["one", "two", "three"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.executor import AckFirstExecutor, owes_ack
+from bot.slack.executor import AckFirstExecutor, defer, owes_ack
 
 
 def _bolt_like(auto_ack: bool, log: list[str], name: str) -> Any:
@@ -56,3 +56,70 @@ def test_errors_reach_the_future_and_shutdown_refuses_new_work() -> None:
     pool.shutdown(wait=True)
     with pytest.raises(RuntimeError):
         pool.submit(lambda: None)
+
+
+def test_the_ack_lane_takes_acks_while_every_other_thread_is_busy() -> None:
+    pool = AckFirstExecutor(2, ack_workers=1)
+    gate, log = threading.Event(), []
+    started = [threading.Event(), threading.Event()]
+    for ev in started:
+        pool.submit(lambda ev=ev: (ev.set(), gate.wait()))  # both general threads busy with acknowledged work
+    assert all(ev.wait(5) for ev in started)
+    reply = pool.submit(_bolt_like(True, log, "reply"))  # the ack lane never takes this one
+    command = pool.submit(_bolt_like(False, log, "slash command"))
+    command.result(timeout=5)
+    assert log == ["slash command"] and not reply.done()
+    assert pool.pending() == (0, 1)
+    gate.set()
+    reply.result(timeout=5)
+    assert log == ["slash command", "reply"]
+    pool.shutdown()
+
+
+def test_defer_from_the_ack_lane_hands_the_rest_to_the_general_threads() -> None:
+    pool = AckFirstExecutor(1, ack_workers=1)
+    where: dict[str, str] = {}
+    done = threading.Event()
+
+    def after_ack() -> None:
+        where["after"] = threading.current_thread().name
+        done.set()
+
+    def command_body() -> None:
+        where["ack"] = threading.current_thread().name
+        defer(after_ack)
+
+    listener = SimpleNamespace(auto_acknowledgement=False)
+
+    def run_ack_function_asynchronously() -> None:
+        assert listener is not None
+        command_body()
+
+    gate = threading.Event()
+    busy = threading.Event()
+    pool.submit(lambda: (busy.set(), gate.wait()))  # the general thread is busy: the command runs on the lane
+    assert busy.wait(5)
+    pool.submit(run_ack_function_asynchronously).result(timeout=5)
+    assert where["ack"].startswith("listener_ack_")
+    assert not done.is_set() and pool.pending() == (0, 1)  # queued for the general thread, not run on the lane
+    gate.set()
+    assert done.wait(5)
+    assert not where["after"].startswith("listener_ack_")
+    pool.shutdown()
+
+
+def test_defer_elsewhere_runs_at_once() -> None:
+    ran = []
+    defer(lambda: ran.append(threading.current_thread().name))
+    assert ran == [threading.current_thread().name]
+
+
+def test_deferred_errors_are_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    pool = AckFirstExecutor(1, ack_workers=1)
+
+    def boom() -> None:
+        raise RuntimeError("deferred failed")
+
+    pool.submit_later(boom).result(timeout=5)
+    assert "deferred listener work failed" in caplog.text
+    pool.shutdown()

@@ -13,6 +13,7 @@ from bot.checkin_flow import Move
 from bot.i18n import t
 from bot.services import Services
 from bot.slack import flows
+from bot.slack.executor import defer
 from bot.slack.parsing import mentions, plain_names
 from storage.db import session_scope
 from storage.models import Person
@@ -61,7 +62,17 @@ def register(app: App, services: Services) -> None:
             )
             return ack(response_type="ephemeral", text=out.message)
         ack(response_type="ephemeral", text=t("checkin_starting", loc, name=started.employee.name))
-        flows.start_checkin_flow(services, client, manager_slack_id=user, employee_slack_id=target, locale=loc)
+        defer(  # off the ack lane; its outcome's message (with a permalink) is not shown: the ack said it
+            lambda: flows.start_checkin_flow(
+                services,
+                client,
+                manager_slack_id=user,
+                employee_slack_id=target,
+                locale=loc,
+                started=started,
+                link=False,
+            )
+        )
         return None
 
     def on_thread_message(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> bool:
