@@ -13,6 +13,7 @@ copy, never the cached object, so nothing a caller does to it leaks into another
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import weakref
@@ -28,6 +29,9 @@ from storage.models import Person
 from storage.people import get_person
 
 TTL_S = 30.0
+# Each entry lives between TTL_S * (1 - TTL_SPREAD) and TTL_S: people read in the same second (every pair's first
+# messages after a restart) would otherwise all expire in the same second, a burst of reads in the middle of the load.
+TTL_SPREAD = 0.5
 MAX_ENTRIES = 20_000  # a workspace's people; beyond this the cache starts over rather than grow without bound
 
 _caches: weakref.WeakSet[PersonCache] = weakref.WeakSet()
@@ -37,8 +41,15 @@ _MISSING = object()
 class PersonCache:
     """slack_id -> Person (or None for an unknown id), each entry kept `ttl` seconds."""
 
-    def __init__(self, engine: Engine, *, ttl: float = TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.engine, self.ttl, self.clock = engine, ttl, clock
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ttl: float = TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+        spread: float = TTL_SPREAD,
+    ) -> None:
+        self.engine, self.ttl, self.clock, self.spread = engine, ttl, clock, spread
         self._rows: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
         self._generation = 0
@@ -52,7 +63,7 @@ class PersonCache:
         with self._lock:
             hit = self._rows.get(slack_id, _MISSING)
             generation = self._generation
-        if hit is not _MISSING and now - hit[0] < self.ttl:  # type: ignore[index]
+        if hit is not _MISSING and now < hit[0]:  # type: ignore[index]
             data = hit[1]  # type: ignore[index]
             return None if data is None else Person(**data)
         with session_scope(self.engine) as session:
@@ -62,7 +73,7 @@ class PersonCache:
             if generation >= self._floor and self._written.get(slack_id, 0) <= generation:  # no write while we read
                 if len(self._rows) >= MAX_ENTRIES:
                     self._rows.clear()
-                self._rows[slack_id] = (now, data)
+                self._rows[slack_id] = (now + self.ttl * (1 - self.spread * random.random()), data)
         return None if data is None else Person(**data)
 
     def forget(self, slack_ids: set[str]) -> None:

@@ -52,7 +52,7 @@ class _PooledMixIn:
 
 class _ThreadingWSGIServer(_PooledMixIn, WSGIServer):
     allow_reuse_address = True
-    request_queue_size = 256
+    request_queue_size = 1024  # a burst waits in the kernel's queue instead of being dropped (a SYN retry: +1 s)
 
     def server_bind(self) -> None:
         if hasattr(socket, "SO_REUSEPORT"):  # several worker processes may share the port

@@ -32,7 +32,7 @@ def _delete_behind_the_orm(services: Services, slack_id: str) -> None:
 
 def test_a_hit_skips_the_store_until_the_ttl_runs_out(services: Services) -> None:
     clock = Clock()
-    cache = PersonCache(services.engine, ttl=30, clock=clock)
+    cache = PersonCache(services.engine, ttl=30, clock=clock, spread=0)
     _add(services, "U1", locale="zh")
     assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]
     _delete_behind_the_orm(services, "U1")
@@ -40,6 +40,24 @@ def test_a_hit_skips_the_store_until_the_ttl_runs_out(services: Services) -> Non
     assert cache.get("U1") is not None  # served from memory: no query
     clock.now = 31
     assert cache.get("U1") is None  # the TTL ran out: read again
+
+
+def test_entries_read_together_expire_spread_over_the_last_half_of_the_ttl(services: Services) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=30, clock=clock)  # the default spread
+    ids = [f"U{i}" for i in range(40)]
+    for sid in ids:
+        _add(services, sid)
+        assert cache.get(sid) is not None
+    for sid in ids:
+        _delete_behind_the_orm(services, sid)
+    clock.now = 14.9
+    assert all(cache.get(sid) is not None for sid in ids)  # nothing expires before half the TTL
+    clock.now = 22.5
+    alive = [sid for sid in ids if cache.get(sid) is not None]
+    assert 0 < len(alive) < len(ids)  # some expired, some not: not all in the same second
+    clock.now = 30
+    assert all(cache.get(sid) is None for sid in ids)  # nothing outlives the TTL
 
 
 def test_own_writes_are_seen_at_once(services: Services) -> None:

@@ -25,6 +25,13 @@ BOT_ID = "B0BOT"
 TEAM = "T0TEAM"
 
 
+class _StubServer(ThreadingHTTPServer):
+    # The listen backlog: at socketserver's default of 5, a burst of the app's calls under load overflowed it, and
+    # each dropped connection came back only with TCP's SYN retry a second later (bench/bench_load.py's p99 outliers).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 @dataclass
 class Faults:
     """Share of calls answered with 429 (and Retry-After seconds) or 500, per method set (empty = all)."""
@@ -95,8 +102,7 @@ class SlackStub:
 
             do_GET = do_POST
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _StubServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="slack-stub").start()
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
         return self
