@@ -94,10 +94,10 @@ class Cluster:
                 [*idle, sys.executable, "-m", "bot.cli", "worker"],
                 env=env,
                 cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=(data_dir / f"worker{i}.log").open("w"),  # kept: an owed backlog says where to look
+                stderr=subprocess.STDOUT,
             )
-            for _ in range(analysis_workers)
+            for i in range(analysis_workers)
         ]
         self.procs = []
         for i in range(workers):
@@ -116,8 +116,8 @@ class Cluster:
                         "--no-scheduler",
                     ],
                     env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=(data_dir / f"serve{i}.log").open("w"),
+                    stderr=subprocess.STDOUT,
                     cwd=ROOT,
                 )
             )
@@ -321,6 +321,13 @@ def main() -> None:
     ap.add_argument("--soak-rate", type=int, default=100)
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="diagnostic: the bench database commits without waiting for the disk (synchronous_commit off), to tell "
+        "the disk's fsync latency from serve's own; never a deployment setting (a PostgreSQL crash loses the last "
+        "commits)",
+    )
+    ap.add_argument(
         "--herd", action="store_true", help="no staggered start: every check-in ends and restarts at the same time"
     )
     ap.add_argument("--drain-wait", type=float, default=120, help="seconds to watch the analysis backlog drain")
@@ -346,6 +353,8 @@ def main() -> None:
             admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin.connect() as c:
                 c.execute(text(f'CREATE DATABASE "{name}"'))
+                if args.async_commit:  # this throwaway database only
+                    c.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
             db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
         (tmp / "people.csv").write_text(csv)
         env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp), "DATABASE_URL": db_url}
@@ -427,7 +436,7 @@ def main() -> None:
         print(
             f"        replies sent {counter['replies']}, answers stored {stored}; check-ins restarted "
             f"{threads.started}, finished and posted {finished}, still owed {owed} "
-            f"(backlog drained {drained:.0f} s after the load)"
+            f"(backlog drained {drained:.0f} s after the load)" + (f"; worker logs in {tmp}" if owed else "")
         )
         start_rss, end_rss = [round(x) for x in rss0], [round(x) for x in cluster.rss()]
         print(

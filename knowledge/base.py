@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from knowledge import shipped_vectors
 from knowledge.assemble import build_index, situations_for, view_texts
@@ -140,11 +141,22 @@ class KnowledgeBase:
             return report
 
     def ensure_seeded(self) -> int:
-        """Load the shipped catalog into an empty store (vectors follow lazily); returns courses added."""
-        with session_scope(self.engine) as session:
-            if count_courses(session=session):
-                return 0
-            counts = upsert_courses(session=session, records=shipped_catalog())
+        """Load the shipped catalog into an empty store (vectors follow lazily); returns courses added.
+
+        `serve` and `growthloop worker` started together on a new database both find it empty: the one whose insert
+        loses the race finds the catalog there and goes on (it used to die on the duplicate key, and with it every
+        analysis the worker was to run)."""
+        try:
+            with session_scope(self.engine) as session:
+                if count_courses(session=session):
+                    return 0
+                counts = upsert_courses(session=session, records=shipped_catalog())
+        except IntegrityError:
+            with session_scope(self.engine) as session:
+                if not count_courses(session=session):
+                    raise
+            log.info("the shipped catalog was loaded by another process")
+            return 0
         log.info("loaded the shipped catalog (%d courses)", counts["added"])
         return counts["added"]
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 from rank_bm25 import BM25Okapi
 
 from bot import learning
@@ -365,3 +366,24 @@ def test_build_index_maps_the_offline_classifier_by_content_hash(hashing: object
     partial = {catalog[0].content_hash: 0, catalog[1].content_hash: 1}  # one course not covered: fit here instead
     index = build_index(catalog, vectors, emb, passages=lookup, queries=lookup, learned=(partial, w, b))
     np.testing.assert_array_equal(index._learned[1], 0.0)  # noqa: SLF001 (the ridge fit has no bias)
+
+
+def test_seeding_loses_the_race_to_another_process_without_failing(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve and a worker start together on a new database: both count no courses, one insert wins."""
+    from sqlalchemy.exc import IntegrityError
+
+    import knowledge.base as base
+    from storage.courses import count_courses, upsert_courses
+    from storage.db import session_scope
+
+    def losing_insert(*, session: object, records: list) -> dict:
+        with session_scope(kb.engine) as other:  # the other process inserts and commits first...
+            upsert_courses(session=other, records=records)
+        raise IntegrityError("INSERT INTO course", {}, Exception('duplicate key value violates "course_pkey"'))
+
+    monkeypatch.setattr(base, "upsert_courses", losing_insert)
+    assert kb.ensure_seeded() == 0  # ... and this one goes on with the catalog it finds
+    with session_scope(kb.engine) as session:
+        assert count_courses(session=session) == len(base.shipped_catalog())
