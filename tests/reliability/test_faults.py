@@ -87,3 +87,18 @@ def test_the_llm_timing_out_mid_checkin_falls_back_and_loses_nothing(tmp_path: P
     finally:
         sb.stop()
         llm.stop()
+
+
+def test_a_checkin_whose_thread_cannot_be_opened_tells_the_manager_and_can_be_started_again(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.stub.faults = Faults(rate5xx=1.0, methods={"conversations.open"})
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")  # acked ("starting…"); the thread is posted after the ack
+    sb.stub.wait_for(lambda s: _told(sb) == 1, timeout=15)
+    told = next(c for c in sb.stub.calls_of("chat.postEphemeral") if TRY_AGAIN in c.params.get("text", ""))
+    assert told.params["user"] == "U0MGR" and told.params["channel"] == "C0GENERAL"
+    sb.stub.faults = Faults()
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")  # the claim on the root was given back: this one posts it
+    root = thread_root(sb)
+    sb.stub.wait_for(lambda s: _questions(sb, root) == 1)
+    with Session(sb.services.engine) as s:
+        assert len(s.exec(select(CheckIn)).all()) == 1  # the same check-in, not a second one
