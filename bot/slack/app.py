@@ -9,11 +9,10 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
-from bot.i18n import t
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import listeners
-from bot.slack.client import make_client
+from bot.slack.client import make_client, tell_error
 from bot.slack.directory import SlackDirectory
 from bot.slack.executor import AckFirstExecutor
 from bot.slack.finisher import Finisher
@@ -69,12 +68,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
             release_event(services, context["event_id"])  # let Slack's retry redo it
         user, channel = _where(body)
         if user and channel:
-            thread = _thread(body)
-            try:
-                client.chat_postEphemeral(channel=channel, user=user, text=t("generic_error", context.get("locale")),
-                                          **({"thread_ts": thread} if thread else {}))
-            except Exception:
-                log.warning("could not tell the user about the error")
+            tell_error(client, user=user, channel=channel, locale=context.get("locale"), thread_ts=_thread(body))
         return BoltResponse(status=500, body="")
 
     return app

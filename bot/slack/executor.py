@@ -40,20 +40,25 @@ def owes_ack(fn: Callable[..., Any]) -> bool:
         return False
 
 
-def defer(fn: Callable[[], Any]) -> None:
-    """Run `fn` after the current listener: on the general threads when called from the ack lane, else now."""
+def defer(fn: Callable[[], Any], *, on_error: Callable[[], Any] | None = None) -> None:
+    """Run `fn` after the current listener: on the general threads when called from the ack lane, else now.
+
+    Run now, a failure reaches Bolt's error handler as the listener's own; deferred, it has none, so it is logged and
+    `on_error` (telling the user, say) is called instead."""
     executor: AckFirstExecutor | None = getattr(_local, "ack_lane_of", None)
     if executor is None:
         fn()
         return
-    executor.submit_later(fn)
+    executor.submit_later(fn, on_error=on_error)
 
 
-def _logged(fn: Callable[[], Any]) -> None:
+def _logged(fn: Callable[[], Any], on_error: Callable[[], Any] | None = None) -> None:
     try:
         fn()
     except Exception:  # deferred work has no Bolt error handler around it
         log.exception("deferred listener work failed")
+        if on_error is not None:
+            on_error()
 
 
 class AckFirstExecutor(Executor):
@@ -80,9 +85,9 @@ class AckFirstExecutor(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         return self._put(owes_ack(fn), fn, args, kwargs)
 
-    def submit_later(self, fn: Callable[[], Any]) -> Future[Any]:
-        """Queue `fn` behind the work that owes an ack, for the general threads (errors are logged)."""
-        return self._put(False, _logged, (fn,), {})
+    def submit_later(self, fn: Callable[[], Any], *, on_error: Callable[[], Any] | None = None) -> Future[Any]:
+        """Queue `fn` behind the work that owes an ack, for the general threads (errors are logged, then `on_error`)."""
+        return self._put(False, _logged, (fn, on_error), {})
 
     def _put(self, urgent: bool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
         future: Future[Any] = Future()

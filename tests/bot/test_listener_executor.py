@@ -123,3 +123,18 @@ def test_deferred_errors_are_logged_not_raised(caplog: pytest.LogCaptureFixture)
     pool.submit_later(boom).result(timeout=5)
     assert "deferred listener work failed" in caplog.text
     pool.shutdown()
+
+
+def test_deferred_errors_call_on_error_and_inline_ones_reach_the_caller() -> None:
+    pool = AckFirstExecutor(1, ack_workers=1)
+    told: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("posting failed")
+
+    pool.submit_later(boom, on_error=lambda: told.append("told")).result(timeout=5)
+    assert told == ["told"]
+    with pytest.raises(RuntimeError, match="posting failed"):  # not on the ack lane: Bolt's error handler tells
+        defer(boom, on_error=lambda: told.append("twice"))
+    assert told == ["told"]
+    pool.shutdown()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -14,12 +13,11 @@ from bot.checkin_flow import Move
 from bot.i18n import t
 from bot.services import Services
 from bot.slack import flows
+from bot.slack.client import tell_error
 from bot.slack.executor import defer
 from bot.slack.parsing import mentions, plain_names
 from storage.db import session_scope
 from storage.models import Person
-
-log = logging.getLogger(__name__)
 
 _MOVES = {"checkin_skip": Move.SKIP, "checkin_back": Move.BACK, "checkin_finish": Move.DONE}
 
@@ -66,25 +64,18 @@ def register(app: App, services: Services) -> None:
             return ack(response_type="ephemeral", text=out.message)
         ack(response_type="ephemeral", text=t("checkin_starting", loc, name=started.employee.name))
 
-        def post_thread() -> None:  # off the ack lane; its outcome's message (with a permalink) is not shown
-            try:
-                flows.start_checkin_flow(
-                    services,
-                    client,
-                    manager_slack_id=user,
-                    employee_slack_id=target,
-                    locale=loc,
-                    started=started,
-                    link=False,
-                )
-            except Exception:  # not under Bolt's error handler any more: tell the manager here, as it would
-                log.exception("posting the check-in thread failed")
-                try:
-                    client.chat_postEphemeral(channel=command["channel_id"], user=user, text=t("generic_error", loc))
-                except Exception:
-                    log.warning("could not tell the user about the error")
-
-        defer(post_thread)
+        defer(  # off the ack lane; its outcome's message (with a permalink) is not shown: the ack said it
+            lambda: flows.start_checkin_flow(
+                services,
+                client,
+                manager_slack_id=user,
+                employee_slack_id=target,
+                locale=loc,
+                started=started,
+                link=False,
+            ),
+            on_error=lambda: tell_error(client, user=user, channel=command["channel_id"], locale=loc),
+        )
         return None
 
     def on_thread_message(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> bool:
