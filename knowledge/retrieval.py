@@ -202,8 +202,10 @@ class HybridIndex:
             self._adapter = np.ascontiguousarray(adapter, dtype=np.float32)
         self._views = _segments(views, view_owner)
         self._situations = _segments(situations, situation_owner)
-        situated = 0 if self._situations is None else len(self._situations[2])
-        if situated == len(courses) and not adapt_situated:  # every course has situations: see the docstring
+        self._generic_rows = np.ones(len(courses), dtype=bool)  # courses without situations of their own
+        if self._situations is not None:
+            self._generic_rows[self._situations[2]] = False
+        if not self._generic_rows.any() and not adapt_situated:  # every course has situations: see the docstring
             self._adapter = None
         self._learned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._situation_table = np.zeros((0, 1), dtype=np.int64)
@@ -235,9 +237,6 @@ class HybridIndex:
         self.pool = pool
         self.prior_pool, self.prior_k, self.prior_temperature = prior_pool, prior_k, prior_temperature
         self.pool_prior_strength = pool_prior_strength
-        self._generic_rows = np.ones(len(courses), dtype=bool)  # courses without situations of their own
-        if self._situations is not None:
-            self._generic_rows[self._situations[2]] = False
         self._pseudo_pool = expansion_pool
         self._pseudo_mix = expansion_mix
         if (
