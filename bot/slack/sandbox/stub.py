@@ -70,6 +70,7 @@ class SlackStub:
         self._server: ThreadingHTTPServer | None = None
         self.base_url = ""
         self.latency_s = 0.0
+        self.in_flight = 0  # calls being answered right now (held by `latency_s`)
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> SlackStub:
@@ -203,7 +204,13 @@ class SlackStub:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         if self.latency_s:
-            time.sleep(self.latency_s)
+            with self._lock:
+                self.in_flight += 1
+            try:
+                time.sleep(self.latency_s)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
         with self._lock:
             fault = self._fault(method)
             if fault:
