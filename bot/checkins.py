@@ -7,6 +7,7 @@ is stored at once, verbatim, keyed by its Slack ts, so a retried event never sto
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,13 +25,33 @@ from storage.people import get_person
 
 ABANDON_AFTER = timedelta(days=7)
 REFLECTION_TOPICS = ("goal_progress", "behaviour_capability", "development_focus")
-_locks: dict[int, threading.Lock] = {}
+
+
+class _CheckinLock:
+    """One check-in's lock in this process; kept only while someone holds or waits for it (no growth per check-in)."""
+
+    __slots__ = ("_lock", "__weakref__")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+_locks: weakref.WeakValueDictionary[int, _CheckinLock] = weakref.WeakValueDictionary()
 _locks_guard = threading.Lock()
 
 
-def _lock(checkin_id: int) -> threading.Lock:
+def _lock(checkin_id: int) -> _CheckinLock:
     with _locks_guard:
-        return _locks.setdefault(checkin_id, threading.Lock())
+        lock = _locks.get(checkin_id)
+        if lock is None:
+            lock = _locks[checkin_id] = _CheckinLock()
+        return lock
 
 
 class Refusal(Exception):

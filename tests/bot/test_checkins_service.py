@@ -194,3 +194,34 @@ def test_store_reply_looks_a_thread_up_once_and_checks_what_it_remembered(
     with Session(org.engine) as s:
         texts = [a.text for a in s.exec(select(Answer).order_by(Answer.id)).all()]  # type: ignore[arg-type]
     assert texts == ["one", "two", "three"]
+
+
+def test_check_in_locks_serialise_one_check_in_and_are_not_kept_per_check_in(org: Services) -> None:
+    import gc
+    import threading
+    import time
+
+    c = _start(org)
+    checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="one", ts="101.1")
+    gc.collect()
+    assert c.id not in checkins._locks  # nobody holds it: nothing remembered for this check-in
+    order: list[str] = []
+    held = threading.Event()
+
+    def first() -> None:
+        with checkins._lock(7):
+            held.set()
+            time.sleep(0.2)
+            order.append("first")
+
+    t = threading.Thread(target=first)
+    t.start()
+    held.wait(5)
+    with checkins._lock(7):  # the same check-in waits for the holder
+        order.append("second")
+    with checkins._lock(8):  # another check-in does not
+        pass
+    t.join()
+    assert order == ["first", "second"]
+    gc.collect()
+    assert 7 not in checkins._locks and 8 not in checkins._locks
