@@ -109,9 +109,14 @@ class CapabilityMap:
 
     def to_data(self) -> dict[str, Any]:
         """The normalised map as plain data (stored with each loaded version)."""
-        return {"version": self.version, "company": self.company,
-                "priorities": [{"id": p.id, "name": p.name, "depends_on": p.depends_on, "capabilities": p.capabilities}
-                               for p in self.priorities]}
+        return {
+            "version": self.version,
+            "company": self.company,
+            "priorities": [
+                {"id": p.id, "name": p.name, "depends_on": p.depends_on, "capabilities": p.capabilities}
+                for p in self.priorities
+            ],
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> CapabilityMap:
@@ -184,8 +189,11 @@ class _Parser:
             else:
                 deps = {str(d.value): d for d in dep_node.value}
                 prio.depends_on = list(deps)
-        caps = self.mapping(m["capabilities"], f"priority {pid!r} capabilities", set(), set()) \
-            if "capabilities" in m else {}
+        caps = (
+            self.mapping(m["capabilities"], f"priority {pid!r} capabilities", set(), set())
+            if "capabilities" in m
+            else {}
+        )
         for cap, roles_node in caps.items():
             cap_key = next(k for k, _ in m["capabilities"].value if str(k.value) == cap)
             if cap not in self.caps:
@@ -218,7 +226,7 @@ class _Parser:
             state[pid] = 1
             for d in graph[pid]:
                 if state.get(d) == 1:
-                    cycle = path[path.index(d):] + [pid, d] if d in path else [pid, d]
+                    cycle = path[path.index(d) :] + [pid, d] if d in path else [pid, d]
                     self.err(dep_nodes[pid][d], "cycle in priorities: " + " → ".join(cycle))
                 elif d not in state:
                     visit(d, path + [pid])
@@ -229,8 +237,9 @@ class _Parser:
                 visit(p.id, [])
 
 
-def parse_capability_map(text: str, *, known_roles: Iterable[str] | None = None,
-                         source: str = "capability map") -> CapabilityMap:
+def parse_capability_map(
+    text: str, *, known_roles: Iterable[str] | None = None, source: str = "capability map"
+) -> CapabilityMap:
     """Parse and validate a capability map.
 
     Args:
@@ -279,8 +288,12 @@ def parse_capability_map(text: str, *, known_roles: Iterable[str] | None = None,
         p.check_graph(priorities, deps)
     if p.unknown_roles and not p.roles:
         first = min(min(lines) for lines in p.unknown_roles.values())
-        p.problems.append(Problem(first, "nobody in the people table has a role yet: run `growthloop people import` "
-                                         "first, then load the map"))
+        p.problems.append(
+            Problem(
+                first,
+                "nobody in the people table has a role yet: run `growthloop people import` first, then load the map",
+            )
+        )
     elif p.unknown_roles:  # once per role, at its first line, so a typo is one problem
         for role, lines in p.unknown_roles.items():
             also = f" (also on lines {', '.join(map(str, lines[1:]))})" if lines[1:] else ""

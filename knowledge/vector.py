@@ -30,8 +30,9 @@ def make_client(*, data_dir: Path, chroma_url: str | None = None) -> Any:
     if chroma_url:
         u = urlparse(chroma_url)
         port = u.port or (443 if u.scheme == "https" else 8000)
-        return chromadb.HttpClient(host=u.hostname or "localhost", port=port, ssl=u.scheme == "https",
-                                   settings=chroma_settings())
+        return chromadb.HttpClient(
+            host=u.hostname or "localhost", port=port, ssl=u.scheme == "https", settings=chroma_settings()
+        )
     path = Path(data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings())
@@ -43,8 +44,13 @@ def collection_name(embedder: Embedder) -> str:
 
 
 def _meta(rec: CourseRecord) -> dict[str, Any]:
-    return {"hash": rec.content_hash, "language": rec.language, "format": rec.format,
-            "duration_minutes": rec.duration_minutes, "competencies": "," + ",".join(rec.competencies) + ","}
+    return {
+        "hash": rec.content_hash,
+        "language": rec.language,
+        "format": rec.format,
+        "duration_minutes": rec.duration_minutes,
+        "competencies": "," + ",".join(rec.competencies) + ",",
+    }
 
 
 class VectorStore:
@@ -54,28 +60,29 @@ class VectorStore:
         self.embedder = embedder
         self.ef = chroma_embedding_function(embedder)
         self.collection = client.get_or_create_collection(
-            collection_name(embedder), embedding_function=self.ef, configuration={"hnsw": {"space": "cosine"}})
+            collection_name(embedder), embedding_function=self.ef, configuration={"hnsw": {"space": "cosine"}}
+        )
 
     def hashes(self) -> dict[str, str]:
         """Course id → content hash of what is indexed."""
         got = self.collection.get(include=["metadatas"])
         return {i: str((m or {}).get("hash", "")) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
 
-    def upsert(self, records: list[CourseRecord], batch: int = 64,
-               known: dict[str, np.ndarray] | None = None) -> int:
+    def upsert(self, records: list[CourseRecord], batch: int = 64, known: dict[str, np.ndarray] | None = None) -> int:
         """Store `records`; chroma calls our embedding function unless `known` (hash → vector) has them all."""
         for i in range(0, len(records), batch):
-            part = records[i:i + batch]
+            part = records[i : i + batch]
             kw: dict[str, Any] = {}
             if known and all(r.content_hash in known for r in part):
                 kw["embeddings"] = [np.asarray(known[r.content_hash], dtype=np.float32) for r in part]
-            self.collection.upsert(ids=[r.id for r in part], documents=[r.text for r in part],
-                                   metadatas=[_meta(r) for r in part], **kw)
+            self.collection.upsert(
+                ids=[r.id for r in part], documents=[r.text for r in part], metadatas=[_meta(r) for r in part], **kw
+            )
         return len(records)
 
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 500):
-            self.collection.delete(ids=ids[i:i + 500])
+            self.collection.delete(ids=ids[i : i + 500])
 
     def vectors(self) -> tuple[list[str], np.ndarray]:
         """Every indexed id and its embedding (for the in-memory copy used at query time)."""
@@ -88,8 +95,7 @@ class VectorStore:
 
     def query(self, text: str, n: int = 5, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Nearest courses by chroma's own ANN search: (id, cosine similarity)."""
-        res = self.collection.query(query_texts=[text or " "], n_results=max(1, n), where=where,
-                                    include=["distances"])
+        res = self.collection.query(query_texts=[text or " "], n_results=max(1, n), where=where, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def count(self) -> int:

