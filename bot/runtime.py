@@ -72,6 +72,9 @@ def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler
     knowledge = services.extras.get("knowledge")
     if knowledge is not None and hasattr(knowledge, "warm"):
         knowledge.warm()  # embedder, vector index and BM25 built before the first user waits for them
+    from bot.coach import get_coach
+
+    get_coach(services)  # the coach too: the first thread reply asks it for a follow-up before the next question
     services.extras["finisher"].start()  # owed closing work left by an earlier process is picked up now
     if scheduler:
         try:

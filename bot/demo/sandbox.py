@@ -67,6 +67,9 @@ def start_sandbox(
     app = build_app(settings, services)
     if text:
         import_people(services, text)
+    from knowledge.embedders import e5_model
+
+    e5_model()  # the process's sentence model (~1.5 s once), loaded before the first answer instead of during it
     server = HttpServer(app, host="127.0.0.1", port=0).start()
     driver = SlackDriver(server.url, SIGNING_SECRET, stub)
     return Sandbox(settings, services, stub, server, driver)
