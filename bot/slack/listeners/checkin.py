@@ -63,7 +63,6 @@ def register(app: App, services: Services) -> None:
             )
             return ack(response_type="ephemeral", text=out.message)
         ack(response_type="ephemeral", text=t("checkin_starting", loc, name=started.employee.name))
-
         defer(  # off the ack lane; its outcome's message (with a permalink) is not shown: the ack said it
             lambda: flows.start_checkin_flow(
                 services,
