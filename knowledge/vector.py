@@ -57,6 +57,7 @@ class VectorStore:
     """Courses in chroma: upsert (embedding through our EmbeddingFunction), delete, read back, query."""
 
     def __init__(self, client: Any, embedder: Embedder) -> None:
+        self.client = client
         self.embedder = embedder
         self.ef = chroma_embedding_function(embedder)
         self.collection = client.get_or_create_collection(
@@ -100,3 +101,9 @@ class VectorStore:
 
     def count(self) -> int:
         return int(self.collection.count())
+
+    def close(self) -> None:
+        """Release the client (an embedded one stops when the process's last client on its path closes)."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from knowledge.catalog import CourseRecord
 from storage.models import Course, DevelopmentAction, DevelopmentPoint, LearningRecord, Person
@@ -22,6 +22,12 @@ def list_courses(*, session: Session) -> list[Course]:
 
 def count_courses(*, session: Session) -> int:
     return len(list(session.exec(select(Course.id))))
+
+
+def catalog_fingerprint(*, session: Session) -> tuple[int, str]:
+    """(number of courses, latest change): differs after any ingest that added, changed or removed a course."""
+    n, latest = session.exec(select(func.count(Course.id), func.max(Course.updated_at))).one()
+    return int(n or 0), str(latest or "")
 
 
 def upsert_courses(*, session: Session, records: Iterable[CourseRecord]) -> dict[str, int]:

@@ -78,12 +78,49 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Any constant: the advisory lock that serialises migrations of one PostgreSQL database across processes.
+MIGRATION_LOCK_KEY = 0x67726F77  # "grow"
+
+
 def upgrade(engine: Engine) -> None:
-    """Apply every Alembic migration up to head on this engine's database."""
+    """Apply every Alembic migration up to head on this engine's database.
+
+    Processes started together on a new database (N `serve` workers, the scheduler, `growthloop worker`s) would
+    each create the tables, and all but one died on a duplicate table. One process migrates at a time instead: a
+    transaction-scoped advisory lock on PostgreSQL, a file lock beside a SQLite file; whoever comes next finds the
+    schema at head and has nothing to do.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    with _sqlite_file_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")  # feature branches of migrations may coexist
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database file>.migrate.lock` for a file-backed SQLite engine; nothing otherwise."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    with exclusive_file_lock(Path(path + ".migrate.lock")):
+        yield
+
+
+@contextmanager
+def exclusive_file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on `path` (created if needed) for the block; it is released if the process dies."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @contextmanager
