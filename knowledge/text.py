@@ -6,10 +6,18 @@ sentence with an English term ("用 SQL 做分析") keeps both.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import tempfile
 import threading
+from array import array
+from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[A-Za-z0-9][A-Za-z0-9'+#-]*")
@@ -256,17 +264,116 @@ _SUFFIXES = (
     "s",
 )
 
+log = logging.getLogger(__name__)
+
 _jieba_lock = threading.Lock()
+
+
+def _word_key(word: str) -> int:
+    """A 64-bit key of a dictionary word: blake2b of its UTF-8 bytes, the same in every process."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little",
+                          signed=True)
+
+
+class CompactFrequencies:
+    """jieba's word → frequency table, with the 0-frequency prefixes its segmenter walks, in two sorted arrays.
+
+    jieba keeps the table as a dict of 498 000 strings: ~57 MB of every process's RSS (a fifth of `serve`).
+    Here it is 64-bit keys and counts, ~8 MB; a lookup costs ~1.5 µs instead of ~0.4 µs, ~0.1 ms for a query.
+    The segmenter reads the table only through `in`, `[]` and `.get`, which this answers exactly as the dict
+    (a false hit would need two of the words' 64-bit keys to collide).
+    """
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        self._keys, self._counts = keys, counts
+
+    @classmethod
+    def from_dictionary(cls, lines: Iterable[bytes]) -> tuple[CompactFrequencies, int]:
+        """Read a jieba dictionary (`word freq [tag]` per line); returns the table and the total frequency.
+
+        As jieba's own loader: a word listed twice keeps its last frequency, and every prefix of a word that is
+        not itself a word is present with frequency 0."""
+        keys, counts, is_word = array("q"), array("q"), array("b")
+        total = 0
+        for lineno, raw in enumerate(lines, 1):
+            line = raw.strip().decode("utf-8")
+            if not line:
+                continue
+            try:
+                word, freq_text = line.split(" ")[:2]
+                freq = int(freq_text)
+            except ValueError:
+                raise ValueError(f"invalid jieba dictionary entry at line {lineno}: {line}") from None
+            total += freq
+            keys.append(_word_key(word))
+            counts.append(freq)
+            is_word.append(1)
+            for end in range(1, len(word)):
+                keys.append(_word_key(word[:end]))
+                counts.append(0)
+                is_word.append(0)
+        k, c, w = (np.frombuffer(a, dtype) for a, dtype in ((keys, np.int64), (counts, np.int64), (is_word, np.int8)))
+        order = np.lexsort((np.arange(len(k)), w, k))  # by key, then prefix before word, then line order
+        k, c = k[order], c[order]
+        last = np.ones(len(k), bool)
+        last[:-1] = k[1:] != k[:-1]  # the last entry of each key: its last word line, else a prefix (0)
+        return cls(k[last].copy(), c[last].copy()), total
+
+    @classmethod
+    def cached(cls, dictionary: Path) -> tuple[CompactFrequencies, int]:
+        """The table of `dictionary`, read from a cache in the temp dir (as jieba caches its own) or built once
+        (~1.4 s) and cached for the next process."""
+        stat = dictionary.stat()
+        cache = Path(tempfile.gettempdir()) / f"growthloop-jieba-v1-{stat.st_size}-{int(stat.st_mtime)}.npz"
+        try:
+            with np.load(cache) as z:
+                return cls(z["keys"], z["counts"]), int(z["total"])
+        except (OSError, KeyError, ValueError):
+            pass
+        with dictionary.open("rb") as fh:
+            table, total = cls.from_dictionary(fh)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.stem, suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, keys=table._keys, counts=table._counts, total=np.int64(total))
+            os.replace(tmp, cache)
+        except OSError:
+            log.debug("could not cache the jieba table in %s", cache.parent, exc_info=True)
+        return table, total
+
+    def _find(self, word: str) -> int:
+        key = _word_key(word)
+        i = int(self._keys.searchsorted(key))
+        return i if i < len(self._keys) and self._keys[i] == key else -1
+
+    def get(self, word: str, default: int | None = None) -> int | None:
+        i = self._find(word)
+        return int(self._counts[i]) if i >= 0 else default
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._find(word) >= 0
+
+    def __getitem__(self, word: str) -> int:
+        i = self._find(word)
+        if i < 0:
+            raise KeyError(word)
+        return int(self._counts[i])
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 @lru_cache(maxsize=1)
 def _jieba():  # type: ignore[no-untyped-def]
+    """A jieba segmenter over its default dictionary, held in a `CompactFrequencies` table."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     with _jieba_lock:
-        jieba.initialize()
-    return jieba
+        tokenizer = jieba.Tokenizer()
+        tokenizer.FREQ, tokenizer.total = CompactFrequencies.cached(Path(jieba.__file__).with_name("dict.txt"))
+        tokenizer.initialized = True  # jieba's own initialize() would load the dict version of the table
+    return tokenizer
 
 
 @lru_cache(maxsize=100_000)

@@ -11,7 +11,6 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.gap_analysis import compute_gaps
-from bot.gap_chart import render_png
 from bot.gap_render import render_csv, render_text
 from bot.services import Services
 
@@ -53,6 +52,8 @@ def post_gap_report(services: Services, client: WebClient, *, admin_slack_id: st
     client.chat_postMessage(channel=channel, text=render_text(report, locale, limit=8))
     stem = f"growthloop-gaps-{team or 'all'}-{report.generated_at:%Y%m%d}"
     with tempfile.TemporaryDirectory(prefix="growthloop-gaps-") as tmp:
+        from bot.gap_chart import render_png  # matplotlib only when a chart is drawn
+
         png = render_png(report, Path(tmp) / "gaps.png")
         client.files_upload_v2(channel=channel, file_uploads=[
             {"file": str(png), "filename": f"{stem}.png", "title": "Capability gaps (heat-map)",
