@@ -73,6 +73,7 @@ def pct(values: list[float], p: float) -> float:
 
 class Cluster:
     def __init__(self, workers: int, db_url: str, data_dir: Path, stub: SlackStub, analysis_workers: int = 0) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         env = {
             **os.environ,
@@ -122,9 +123,16 @@ class Cluster:
                 )
             )
             if i == 0:
-                self.wait_healthy()
-        self.wait_healthy()
+                self._healthy_or_stop()
+        self._healthy_or_stop()
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def _healthy_or_stop(self) -> None:
+        try:
+            self.wait_healthy()
+        except RuntimeError:
+            self.stop()  # no orphaned worker polling a dropped database for the rest of the day
+            raise RuntimeError(f"serve did not become healthy; its log is in {self.data_dir}") from None
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + 120
@@ -162,7 +170,7 @@ class Threads:
         self.next = 0
         self.restarts: queue.Queue[int] = queue.Queue()
         self.waiting: dict[str, int] = {}  # channel -> row waiting for its new root message
-        self.seen = len(stub.calls_of("chat.postMessage"))
+        self.seen = len(stub.calls_since(0))  # an index into all of the stub's calls
         self.started = 0
 
     def pick(self) -> tuple[str, str, str] | None:
@@ -191,8 +199,11 @@ class Threads:
         return "UM" + row[0][2:], row[0]
 
     def refresh(self) -> None:
-        calls = self.stub.calls_of("chat.postMessage")
-        new, self.seen = calls[self.seen :], len(calls)
+        # Only the calls since the last look: scanning every call the stub ever recorded (100 000+ in a soak) twice
+        # a second held the generator's GIL longer as the soak went on, and that delay was measured as serve's.
+        new = self.stub.calls_since(self.seen)
+        self.seen += len(new)
+        new = [c for c in new if c.method == "chat.postMessage" and c.status == 200 and c.response.get("ok")]
         with self.lock:
             for c in new:
                 ch = c.params.get("channel")
@@ -229,6 +240,9 @@ def stagger(driver: SlackDriver, threads: Threads, counter: dict[str, int]) -> N
         t.join()
 
 
+SLOW_MS = 50  # the goal's p99
+
+
 def run_rate(
     driver: SlackDriver, rate: int, seconds: float, threads: Threads, counter: dict[str, int]
 ) -> dict[str, float]:
@@ -237,6 +251,7 @@ def run_rate(
     total = int(rate * seconds)
     jobs: queue.Queue[tuple[float, int] | None] = queue.Queue()
     lat: list[float] = []
+    sent_at: list[float] = []  # seconds into the window, beside `lat`, to tell stalls from steady queueing
     by_kind: dict[str, list[float]] = {}
     errors = [0]
     lock = threading.Lock()
@@ -272,6 +287,7 @@ def run_rate(
                 ok = False
             with lock:
                 lat.append((time.perf_counter() - t0) * 1000)
+                sent_at.append(t0 - start)
                 by_kind.setdefault(kind, []).append(lat[-1])
                 if not ok:
                     errors[0] += 1
@@ -302,6 +318,15 @@ def run_rate(
     stop_refresh.set()
     elapsed = time.perf_counter() - start
     kinds = "; ".join(f"{k} p50 {pct(v, 50):.1f} / p99 {pct(v, 99):.1f}" for k, v in sorted(by_kind.items()))
+    slow_by_second: dict[int, int] = {}
+    for at_s, ms in zip(sent_at, lat, strict=True):
+        if ms > SLOW_MS:
+            slow_by_second[int(at_s)] = slow_by_second.get(int(at_s), 0) + 1
+    worst = sorted(slow_by_second.items(), key=lambda kv: -kv[1])[:4]
+    slow = (
+        f"over {SLOW_MS} ms: {sum(slow_by_second.values())} requests in {len(slow_by_second)} of {int(seconds)} s"
+        + (" (worst: " + ", ".join(f"{n} at {t} s" for t, n in worst) + ")" if worst else "")
+    )
     return {
         "sent": total,
         "p50": pct(lat, 50),
@@ -309,6 +334,7 @@ def run_rate(
         "errors": errors[0],
         "achieved": total / elapsed,
         "kinds": kinds,
+        "slow": slow,
     }
 
 
@@ -365,85 +391,96 @@ def main() -> None:
             capture_output=True,
             cwd=ROOT,
         )
-        cluster = Cluster(workers, db_url, tmp, stub, args.analysis_workers)
-        driver = SlackDriver(cluster.url, SECRET, stub)
-        # open one check-in per pair so replies have threads to land in
-        before = len(stub.calls_of("chat.postMessage"))
-        for i in range(pairs):
-            driver.slash(f"UM{i:05d}", "/checkin", f"<@UE{i:05d}>")
-        stub.wait_for(
-            lambda s, b=before: (
-                len([c for c in s.calls_of("chat.postMessage")[b:] if not c.params.get("thread_ts")]) >= pairs
-            ),
-            timeout=300,
-        )
-        roots = [c for c in stub.calls_of("chat.postMessage")[before:] if not c.params.get("thread_ts")]
-        eng = make_engine(db_url)
-        with eng.connect() as c:
-            rows = c.execute(text("select employee_slack_id, channel_id, thread_ts from checkin")).all()
-        threads = Threads([(r[0], r[1], r[2]) for r in rows if r[2]], stub, rotate=True)
-        del roots
-        counter = {"replies": 0}
-        if not args.herd:
-            stagger(driver, threads, counter)
-        rss0 = cluster.rss()
-        for rate in [int(r) for r in args.rates.split(",")]:
-            res = run_rate(driver, rate, args.seconds, threads, counter)
-            print(
-                f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
-                f"{res['p99']:>7.1f} {res['errors']:>6}   ({res['kinds']})"
+        cluster: Cluster | None = None
+        try:
+            cluster = Cluster(workers, db_url, tmp, stub, args.analysis_workers)
+            driver = SlackDriver(cluster.url, SECRET, stub)
+            # open one check-in per pair so replies have threads to land in
+            before = len(stub.calls_of("chat.postMessage"))
+            for i in range(pairs):
+                driver.slash(f"UM{i:05d}", "/checkin", f"<@UE{i:05d}>")
+            stub.wait_for(
+                lambda s, b=before: (
+                    len([c for c in s.calls_of("chat.postMessage")[b:] if not c.params.get("thread_ts")]) >= pairs
+                ),
+                timeout=300,
             )
-        if args.soak:
-            rss_soak = [round(x) for x in cluster.rss()]
-            samples: list[tuple[int, list[int]]] = []
-            soak_done = threading.Event()
+            roots = [c for c in stub.calls_of("chat.postMessage")[before:] if not c.params.get("thread_ts")]
+            eng = make_engine(db_url)
+            with eng.connect() as c:
+                rows = c.execute(text("select employee_slack_id, channel_id, thread_ts from checkin")).all()
+            threads = Threads([(r[0], r[1], r[2]) for r in rows if r[2]], stub, rotate=True)
+            del roots
+            counter = {"replies": 0}
+            if not args.herd:
+                stagger(driver, threads, counter)
+            rss0 = cluster.rss()
+            for rate in [int(r) for r in args.rates.split(",")]:
+                res = run_rate(driver, rate, args.seconds, threads, counter)
+                print(
+                    f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
+                    f"{res['p99']:>7.1f} {res['errors']:>6}   ({res['kinds']})"
+                )
+                print(f"        {res['slow']}")
+            if args.soak:
+                rss_soak = [round(x) for x in cluster.rss()]
+                samples: list[tuple[int, list[int]]] = []
+                soak_done = threading.Event()
 
-            def sample(done: threading.Event, out: list[tuple[int, list[int]]], c: Cluster, t0: float) -> None:
-                while not done.wait(60):
-                    out.append((round(time.monotonic() - t0), [round(x) for x in c.rss()]))
+                def sample(done: threading.Event, out: list[tuple[int, list[int]]], c: Cluster, t0: float) -> None:
+                    while not done.wait(60):
+                        out.append((round(time.monotonic() - t0), [round(x) for x in c.rss()]))
 
-            args_ = (soak_done, samples, cluster, time.monotonic())
-            threading.Thread(target=sample, args=args_, daemon=True).start()
-            res = run_rate(driver, args.soak_rate, args.soak, threads, counter)
-            soak_done.set()
-            print("        RSS MB during the soak (s: per worker): " + ", ".join(f"{t}: {r}" for t, r in samples))
-            print(
-                f"        soak {args.soak:.0f}s at {args.soak_rate}/s (RSS MB before it {rss_soak}): "
-                f"p50 {res['p50']:.1f} ms, p99 {res['p99']:.1f} ms, "
-                f"errors {res['errors']} ({res['kinds']})"
-            )
-        load_end = time.monotonic()
-        time.sleep(3)
-        rss_load = [round(x) for x in cluster.rss()]
+                args_ = (soak_done, samples, cluster, time.monotonic())
+                threading.Thread(target=sample, args=args_, daemon=True).start()
+                res = run_rate(driver, args.soak_rate, args.soak, threads, counter)
+                soak_done.set()
+                print("        RSS MB during the soak (s: per worker): " + ", ".join(f"{t}: {r}" for t, r in samples))
+                print(
+                    f"        soak {args.soak:.0f}s at {args.soak_rate}/s (RSS MB before it {rss_soak}): "
+                    f"p50 {res['p50']:.1f} ms, p99 {res['p99']:.1f} ms, "
+                    f"errors {res['errors']} ({res['kinds']})"
+                )
+                print(f"        {res['slow']}")
+            load_end = time.monotonic()
+            time.sleep(3)
+            rss_load = [round(x) for x in cluster.rss()]
 
-        def scalar(sql: str, eng=eng) -> int:  # type: ignore[no-untyped-def]
-            with eng.connect() as c:  # a fresh snapshot each time
-                return int(c.execute(text(sql)).scalar() or 0)
+            def scalar(sql: str, eng=eng) -> int:  # type: ignore[no-untyped-def]
+                with eng.connect() as c:  # a fresh snapshot each time
+                    return int(c.execute(text(sql)).scalar() or 0)
 
-        stored, settle = scalar("select count(*) from answer"), time.monotonic()
-        while stored < counter["replies"] and time.monotonic() - settle < 60:  # replies acked but still queued
-            time.sleep(1)
-            now_stored = scalar("select count(*) from answer")
-            settle = time.monotonic() if now_stored != stored else settle
-            stored = now_stored
-        owed_sql = "select count(*) from checkin where state='finishing' or (state='done' and posted_at is null)"
-        owed = scalar(owed_sql)
-        while owed and time.monotonic() - load_end < args.drain_wait:  # the analysis backlog drains after the load
-            time.sleep(2)
+            stored, settle = scalar("select count(*) from answer"), time.monotonic()
+            while stored < counter["replies"] and time.monotonic() - settle < 60:  # replies acked but still queued
+                time.sleep(1)
+                now_stored = scalar("select count(*) from answer")
+                settle = time.monotonic() if now_stored != stored else settle
+                stored = now_stored
+            owed_sql = "select count(*) from checkin where state='finishing' or (state='done' and posted_at is null)"
             owed = scalar(owed_sql)
-        drained = time.monotonic() - load_end
-        finished = scalar("select count(*) from checkin where posted_at is not null")
-        print(
-            f"        replies sent {counter['replies']}, answers stored {stored}; check-ins restarted "
-            f"{threads.started}, finished and posted {finished}, still owed {owed} "
-            f"(backlog drained {drained:.0f} s after the load)" + (f"; worker logs in {tmp}" if owed else "")
-        )
-        start_rss, end_rss = [round(x) for x in rss0], [round(x) for x in cluster.rss()]
-        print(
-            f"        serve RSS MB per worker: start {start_rss}, end of load {rss_load}, after the backlog {end_rss}"
-        )
-        cluster.stop()
-        eng.dispose()
+            while owed and time.monotonic() - load_end < args.drain_wait:  # the analysis backlog drains after the load
+                time.sleep(2)
+                owed = scalar(owed_sql)
+            drained = time.monotonic() - load_end
+            finished = scalar("select count(*) from checkin where posted_at is not null")
+            print(
+                f"        replies sent {counter['replies']}, answers stored {stored}; check-ins restarted "
+                f"{threads.started}, finished and posted {finished}, still owed {owed} "
+                f"(backlog drained {drained:.0f} s after the load)" + (f"; worker logs in {tmp}" if owed else "")
+            )
+            start_rss, end_rss = [round(x) for x in rss0], [round(x) for x in cluster.rss()]
+            print(
+                f"        serve RSS MB per worker: start {start_rss}, end of load {rss_load}, "
+                f"after the backlog {end_rss}"
+            )
+            eng.dispose()
+        finally:  # a failed run leaves no process or database behind
+            if cluster is not None:
+                cluster.stop()
+            if not args.sqlite:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
     stub.stop()
 
 

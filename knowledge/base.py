@@ -7,6 +7,8 @@ use and once per process; `ingest` and `rebuild` invalidate the in-memory index 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -320,13 +322,22 @@ class KnowledgeBase:
             try:
                 cached = shipped_vectors.read(cache_file, keys_field, vectors_field) | fresh
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                np.savez_compressed(
-                    cache_file,
-                    **{
-                        keys_field: np.asarray(list(cached)),
-                        vectors_field: np.asarray(list(cached.values()), dtype=np.float16),
-                    },
-                )
+                # Written beside and renamed over: a process reading it while another writes (serve and a worker
+                # sharing the data dir) sees the old file or the new one, never half of one.
+                fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=cache_file.name, suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        np.savez_compressed(
+                            out,
+                            **{
+                                keys_field: np.asarray(list(cached)),
+                                vectors_field: np.asarray(list(cached.values()), dtype=np.float16),
+                            },
+                        )
+                    os.replace(tmp, cache_file)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
             except OSError:
                 log.warning("could not cache %s vectors in %s", kind, cache_file)
         return np.stack([known[k] for k in keys]).astype(np.float32)

@@ -9,6 +9,7 @@ in the file are embedded as usual. Regenerate after editing the catalog: `python
 
 from __future__ import annotations
 
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path) as data:
             return dict(zip(data[keys].tolist(), data[vectors].astype(np.float32), strict=True))
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # missing, empty or damaged: no cache
         return {}
 
 

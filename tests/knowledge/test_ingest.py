@@ -81,3 +81,16 @@ def test_cli_ingest_and_search_json(tmp_path: Path) -> None:
     rows = json.loads(res.stdout)
     assert rows[0]["id"] == "neg-en"
     assert {"id", "title", "score"} <= set(rows[0]) and rows[0]["score"] >= rows[-1]["score"]
+
+
+def test_a_damaged_vector_cache_is_rebuilt_not_fatal(kb: KnowledgeBase, hashing: HashingEmbedder) -> None:
+    """An empty or half-written cache file (a process killed while writing, before writes were atomic) is no cache."""
+    import numpy as np
+
+    cache = kb.data_dir / f"views.{hashing.name}.npz"
+    cache.write_bytes(b"")
+    kb.ingest(shipped_catalog()[:10])
+    assert kb.search("feedback", 3)
+    with np.load(cache) as z:  # written again, whole
+        assert len(z["view_keys"]) > 0
+    assert not list(kb.data_dir.glob("*.tmp"))

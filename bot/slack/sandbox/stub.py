@@ -132,6 +132,11 @@ class SlackStub:
         with self._lock:
             return f"{self._t0}.{next(self._ts):06d}"
 
+    def calls_since(self, start: int) -> list[Call]:
+        """Every call recorded from index `start` on (O(new calls), for a poller that remembers where it was)."""
+        with self._lock:
+            return self.calls[start:]
+
     def calls_of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and c.status == 200 and c.response.get("ok")]
