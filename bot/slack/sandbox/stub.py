@@ -51,6 +51,10 @@ class Call:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
 
+    def succeeded(self, method: str) -> bool:
+        """A call of `method` that Slack answered with 200 and ok."""
+        return self.method == method and self.status == 200 and bool(self.response.get("ok"))
+
 
 class SlackStub:
     """Start with `start()`; `base_url` is what SLACK_API_URL should be."""
@@ -139,7 +143,7 @@ class SlackStub:
 
     def calls_of(self, method: str) -> list[Call]:
         with self._lock:
-            return [c for c in self.calls if c.method == method and c.status == 200 and c.response.get("ok")]
+            return [c for c in self.calls if c.succeeded(method)]
 
     def wait_for(self, predicate: Callable[[SlackStub], Any], timeout: float = 10.0) -> Any:
         """Poll until `predicate(stub)` is truthy (the bot answers after ack, on another thread)."""
