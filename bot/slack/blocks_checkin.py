@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import t
+from bot.slack.parsing import to_mrkdwn
 
 MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
 
@@ -83,7 +84,7 @@ def summary_blocks(
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=clip(t("checkin_point_line", locale, competency=name, evidence=clip(evidence, 600)))
+                    text=clip(t("checkin_point_line", locale, competency=name, evidence=to_mrkdwn(clip(evidence, 600))))
                 )
             )
         )
@@ -133,7 +134,7 @@ def kudos_close_blocks(rows: list[tuple[int, str, str, str]], locale: str) -> li
                             locale,
                             competency=name,
                             giver=giver,
-                            message=clip(message, 500),
+                            message=to_mrkdwn(clip(message, 500)),
                         )
                     )
                 ),

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from bot.analytics.render import pct
 from bot.home import HomeModel, PointItem, ReportRow
 from bot.i18n import fmt_date, fmt_dt, t
+from bot.slack.parsing import to_mrkdwn
 from knowledge.competencies import CompetencyModel
 
 MAX_BLOCKS = 100
@@ -46,7 +47,7 @@ def _more(section: str, shown: int, total: int, locale: str) -> ActionsBlock:
 
 
 def _point_blocks(p: PointItem, model: CompetencyModel, locale: str, tz: str) -> list[Block]:
-    quote = " ".join(p.evidence.split())[:400]
+    quote = to_mrkdwn(" ".join(p.evidence.split())[:400])
     blocks: list[Block] = [
         SectionBlock(
             block_id=f"point_{p.id}",
@@ -84,7 +85,7 @@ def _point_blocks(p: PointItem, model: CompetencyModel, locale: str, tz: str) ->
                             locale,
                             giver=ev.giver_slack_id,
                             when=fmt_date(ev.at, tz, locale),
-                            message=ev.message[:200],
+                            message=to_mrkdwn(ev.message[:200]),
                         )
                     )
                 ]
@@ -120,7 +121,7 @@ def employee_blocks(m: HomeModel, model: CompetencyModel, locale: str, page: int
     if not m.kudos:
         blocks.append(ContextBlock(elements=[_md(t("home_no_kudos", locale))]))
     for k in m.kudos[:5]:
-        message = " ".join(k.message.split())[:300]
+        message = to_mrkdwn(" ".join(k.message.split())[:300])
         blocks.append(
             ContextBlock(
                 elements=[

@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.i18n import fmt_dt, t
 from bot.kudos_text import MAX_MESSAGE_CHARS, KudosProblem
+from bot.slack.parsing import to_mrkdwn
 from bot.values import CompanyValues
 from knowledge.competencies import CompetencyModel
 
@@ -52,7 +53,7 @@ def mentions(ids: list[str]) -> str:
 
 
 def _quote(message: str) -> str:
-    return "\n".join("> " + line for line in message.splitlines() or [""])
+    return "\n".join("> " + to_mrkdwn(line) for line in message.splitlines() or [""])
 
 
 def kudos_message_blocks(
@@ -77,7 +78,7 @@ def kudos_message_blocks(
         notes.append(t(key, locale, competency=model.name(c, locale)))
     if notes:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=n) for n in notes]))
-    return blocks, f"{head}: {message}"[:3000]
+    return blocks, f"{head}: {to_mrkdwn(message)}"[:3000]
 
 
 def kudos_modal(

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.i18n import t
 from bot.learning import Suggestion
+from bot.slack.parsing import to_mrkdwn
 from knowledge.base import course_lookup
 from knowledge.catalog import CourseRecord
 from storage.models import DevelopmentAction
@@ -31,9 +32,9 @@ def _meta(minutes: int | None, fmt: str | None, locale: str) -> str:
 
 
 def _course_section(title: str, meta: str, why: str) -> SectionBlock:
-    lines = [f"*{title}*" + (f"  ·  {meta}" if meta else "")]
+    lines = [f"*{to_mrkdwn(title)}*" + (f"  ·  {meta}" if meta else "")]
     if why:
-        lines.append(f"_{why}_")
+        lines.append(f"_{to_mrkdwn(why)}_")
     return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:2900]))
 
 

@@ -18,6 +18,7 @@ from bot.i18n import fmt_date, norm_locale, t
 from bot.person_cache import cached_person
 from bot.services import Services
 from bot.slack.blocks_checkin import question_blocks, root_blocks, summary_blocks, to_dicts
+from bot.slack.parsing import from_slack, to_mrkdwn
 from knowledge.competencies import load_competency_model
 from prompts.questions import load_bank
 from storage.db import session_scope
@@ -164,7 +165,7 @@ def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
             q = bank.get(a.question_id).render(loc, _first_name(started.employee))
         except KeyError:
             q = a.question_id
-        lines.append(f"• _{q}_\n> {a.text[:500]}")
+        lines.append(f"• _{q}_\n> {to_mrkdwn(a.text[:500])}")
     client.chat_postEphemeral(
         channel=c.channel_id or "", user=started.manager.slack_id, text="\n".join(lines)[:2900], thread_ts=c.thread_ts
     )
@@ -407,7 +408,7 @@ def store_thread_reply(services: Services, event: dict[str, Any]) -> StoredReply
         channel_id=channel,
         thread_ts=thread_ts,
         user=event.get("user") or "",
-        text=event.get("text") or "",
+        text=from_slack(event.get("text")),
         ts=event["ts"],
     )
     return StoredReply(*stored) if stored is not None else None
@@ -436,7 +437,7 @@ def handle_thread_message(
             thread_ts=msg["thread_ts"],
             ts=msg.get("ts", ""),
             user=msg.get("user", ""),
-            new_text=msg.get("text", ""),
+            new_text=from_slack(msg.get("text")),
         )
         return edited is not None
     # `stored`: what the middleware stored before the ack (see store_thread_reply)

@@ -13,6 +13,7 @@ from bot.recognition import give_kudos
 from bot.services import Services
 from bot.slack.blocks_kudos import B_TO, FIELD_BLOCKS, MODAL_CALLBACK, local_tz, problem_text, read_modal
 from bot.slack.kudos_flow import deliver, open_kudos_modal, sent_text
+from bot.slack.parsing import from_slack
 
 
 def _tz(context: dict[str, Any]) -> str:
@@ -26,7 +27,7 @@ def register(app: App, services: Services) -> None:
         # Validation is store-only and quick, so the outcome rides on the ack (no chat.postEphemeral in a
         # channel the bot may not be in).
         locale = context["locale"]
-        parsed = parse_kudos_text(command.get("text"))
+        parsed = parse_kudos_text(from_slack(command.get("text")))
         if isinstance(parsed, KudosProblem):
             ack(response_type="ephemeral", text=problem_text(parsed, locale, _tz(context)))
             return

@@ -11,6 +11,7 @@ from bot import learning
 from bot.i18n import t
 from bot.services import Services
 from bot.slack import blocks_learning as bl
+from bot.slack.parsing import from_slack, to_mrkdwn
 
 _OUTCOME = {"learn_start": "start", "learn_done": "done", "learn_not_relevant": "not_relevant"}
 
@@ -50,7 +51,7 @@ def _answer(
     if not sugg:
         client.chat_postMessage(channel=channel, text=t("learn_nothing", locale))
         return
-    intro = t(intro_key, locale, topic=(topic or "")[:60])
+    intro = t(intro_key, locale, topic=to_mrkdwn((topic or "")[:60]))
     if question:  # the LLM coach (issue 6) may word the intro, citing only these courses; else the offline intro
         try:
             from bot.coach.llm_learning import learning_intro
@@ -70,12 +71,12 @@ def register(app: App, services: Services) -> None:
         in_dm = str(command.get("channel_id", "")).startswith("D")
         ack(**({} if in_dm else {"response_type": "ephemeral", "text": t("learn_sent_dm", locale)}))
         channel = client.conversations_open(users=user)["channel"]["id"]
-        _answer(services, client, channel, user, locale, (command.get("text") or "").strip() or None)
+        _answer(services, client, channel, user, locale, from_slack(command.get("text")).strip() or None)
 
     def on_dm(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> bool:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("thread_ts"):
             return False
-        text = event.get("text") or ""
+        text = from_slack(event.get("text"))
         if not learning.is_learning_question(text):
             return False
         _answer(
