@@ -156,20 +156,31 @@ def _coverage(period: Period, people: dict[str, Person], checkins: list[Any], pr
     return sorted(teams.values(), key=lambda r: r.team)
 
 
-def _present(period: Period, people: dict[str, Person], forgotten_at: dict[str, datetime]) -> set[str]:
-    """Who counts in `period`: everyone not forgotten, and a forgotten person in the periods that began before they
-    were forgotten (so forgetting someone leaves those figures as they were; README, Privacy)."""
+def _present(
+    period: Period, people: dict[str, Person], forgotten_at: dict[str, datetime], seen: set[str] = frozenset()
+) -> set[str]:
+    """Who counts in `period`: everyone in the store before it ended (someone imported today is not due in last
+    month's figures) or `seen` in it (a check-in or learning record of theirs falls in it), and not forgotten; a
+    forgotten person counts in the periods that began before they were forgotten (so forgetting someone leaves
+    those figures as they were; README, Privacy)."""
     return {
         sid
         for sid, p in people.items()
-        if not p.forgotten or (sid in forgotten_at and forgotten_at[sid] > period.start_at)
+        if (p.created_at is None or p.created_at < period.end_at or sid in seen)
+        and (not p.forgotten or (sid in forgotten_at and forgotten_at[sid] > period.start_at))
     }
 
 
 def _period(
     period: Period, people: dict[str, Person], data: dict[str, list[Any]], forgotten_at: dict[str, datetime]
 ) -> PeriodMetrics:
-    present = _present(period, people, forgotten_at)
+    seen = {
+        c.employee_slack_id
+        for c in data["checkins"]
+        if period.holds(c.finished_at) or (period.cycle_id is not None and c.cycle_id == period.cycle_id)
+    }
+    seen |= {r.person_slack_id for r in data["learning"] if period.holds(r.at)}
+    present = _present(period, people, forgotten_at, seen)
     m = PeriodMetrics(period, coverage=_coverage(period, people, data["checkins"], present))
     actions = [a for a in data["actions"] if period.holds(a.created_at) and a.status != "not_relevant"]
     m.actions_total, m.actions_done = len(actions), sum(a.status == "done" for a in actions)

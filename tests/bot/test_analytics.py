@@ -14,7 +14,7 @@ from bot.analytics import CSV_COLUMNS, compute_report, render_csv, render_png, r
 from bot.analytics.periods import month_periods
 from bot.services import Services
 from storage.db import session_scope
-from storage.models import CheckIn, Cycle, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
+from storage.models import CheckIn, Cycle, Person, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
 from storage.people import upsert_person
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
@@ -38,6 +38,9 @@ def seed_org(services: Services) -> None:
             ("UE5", "platform", "UM2"),
         ]:
             upsert_person(session=s, slack_id=sid, name="Name" + sid, team=team, manager_slack_id=mgr)
+        for person in s.exec(select(Person)):  # imported before the periods the report looks at
+            person.created_at = datetime(2023, 12, 1, tzinfo=UTC)
+            s.add(person)
         for emp, mgr, when in [
             ("UE1", "UM1", at(5, 2)),
             ("UE2", "UM1", at(5, 3)),
@@ -199,3 +202,23 @@ def test_forgetting_a_person_leaves_the_figures_as_they_were(services: Services)
     later = compute_report(services, now=NOW + timedelta(days=45))  # a period that began after the forget
     assert later.current.checkins_due == before.current.checkins_due - 1
     assert later.current.people == before.current.people - 1
+
+
+def test_people_count_from_the_period_they_were_imported_in(services: Services) -> None:
+    seed_org(services)
+    with session_scope(services.engine) as s:
+        upsert_person(session=s, slack_id="UE6", name="New", team="platform", manager_slack_id="UM2")
+        upsert_person(session=s, slack_id="UE7", name="Back", team="platform", manager_slack_id="UM2")
+        for sid in ("UE6", "UE7"):
+            person = s.exec(select(Person).where(Person.slack_id == sid)).one()
+            person.created_at = at(5, 15)  # imported mid-May
+            s.add(person)
+        # UE7's April check-in was recorded before the import (a backfill): April saw them, so they count there
+        s.add(CheckIn(employee_slack_id="UE7", manager_slack_id="UM2", state="done", started_at=at(4, 3),
+                      finished_at=at(4, 3)))
+    report = compute_report(services, now=NOW)
+    may, april, march = report.current, report.periods[-2], report.periods[-3]
+    assert [(c.team, c.done, c.due) for c in may.coverage] == [("growth", 2, 3), ("platform", 1, 4)]
+    assert (april.checkins_done, april.checkins_due) == (2, 6)  # UE7 seen in April; UE6 not yet there
+    assert (march.checkins_done, march.checkins_due) == (0, 5)
+    assert may.people == 10 and april.people == 9 and march.people == 8
