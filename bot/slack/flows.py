@@ -281,8 +281,9 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             for p in repo.points_of(session=session, person_slack_id=c.employee_slack_id)
             if p.checkin_id == checkin_id
         ]
-    emp_loc = norm_locale(employee.locale if employee else "en")
-    loc = norm_locale(c.locales[0] if c.locales else emp_loc)
+    # one language for the whole message: the employee's, the language the coach wrote the summary and reasons in
+    # (a zh manager with an en report read "小结" over an English summary, and buttons in a third mix)
+    loc = emp_loc = norm_locale(employee.locale if employee else (c.locales[0] if c.locales else "en"))
     name = employee.name if employee else ""
     model = load_competency_model()
     rows = []
@@ -292,7 +293,7 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             outcome = t("checkin_point_confirmed", loc, name=name)
         elif p.disputed:
             outcome = t("checkin_point_disputed", loc, name=name) + (
-                f"\n> {p.dispute_text[:500]}" if p.dispute_text else ""
+                f"\n> {to_mrkdwn(p.dispute_text[:500])}" if p.dispute_text else ""
             )
         rows.append((p.id or 0, model.name(p.competency, loc), p.evidence, p.reason, p.confidence, outcome))
     blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc)

@@ -138,3 +138,22 @@ def test_slack_retries_of_handled_replies_post_nothing_twice(sandbox: Sandbox) -
     with Session(sb.services.engine) as s:
         assert s.exec(select(CheckIn)).one().step == 2  # the retried "skip" skipped once
         assert [a.text for a in s.exec(select(Answer))] == ["We shipped the importer."]
+
+
+def test_mixed_language_pair_gets_one_language_in_the_closing_message(sandbox: Sandbox) -> None:
+    sb = sandbox
+    with Session(sb.services.engine) as s:  # an en manager with a zh report
+        p = s.exec(select(Person).where(Person.slack_id == "U0EMPZH2")).one()
+        p.manager_slack_id = "U0MGR"
+        s.add(p)
+        s.commit()
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMPZH2>")
+    root = thread_root(sb)
+    wait_thread_posts(sb, root["channel"], root["ts"], 1)
+    posts = answer(sb, "U0EMPZH2", root, "我给领导汇报的时候总是讲不清重点，幻灯片太乱了。", 2)
+    sb.driver.click("U0EMPZH2", posts[1], "checkin_finish")
+    closing = wait_thread_posts(sb, root["channel"], root["ts"], 3)[2]
+    text = str(closing["blocks"])
+    assert "小结" in text and "发展点" in text
+    for english in ("Summary", "Development points", "Why flagged", "Agree", "I see it differently"):
+        assert english not in text
