@@ -392,6 +392,7 @@ def main() -> None:
             cwd=ROOT,
         )
         cluster: Cluster | None = None
+        keep_logs = True  # until the run ends with nothing owed: a failed or stuck run keeps its logs in `tmp`
         try:
             cluster = Cluster(workers, db_url, tmp, stub, args.analysis_workers)
             driver = SlackDriver(cluster.url, SECRET, stub)
@@ -474,9 +475,14 @@ def main() -> None:
                 f"after the backlog {end_rss}"
             )
             eng.dispose()
-        finally:  # a failed run leaves no process or database behind
+            keep_logs = bool(owed)
+        finally:  # a failed run leaves no process or database behind (and no data dir unless it has logs to read)
             if cluster is not None:
                 cluster.stop()
+            if keep_logs:
+                print(f"        data dir and serve logs kept in {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
             if not args.sqlite:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
