@@ -6,7 +6,9 @@ fall in the same fold, otherwise the multilingual embedding would let the model 
 
 * gap head: class-balanced logistic regression; L2 and the decision threshold chosen by 5-fold CV F1;
 * competency head + neighbour bank: L2 and the mix (neighbour weight, temperature, k) chosen by 5-fold CV
-  accuracy on the gap sentences.
+  accuracy on the gap sentences;
+* reported, not saved: the point threshold and minimum competency probability that the same CV picks when the
+  classes are reweighted to a realistic share of gap sentences (`cv_point_threshold`).
 
     .venv/bin/python bench/train_gap_model.py [--cache embeddings.npz]
 """
@@ -32,6 +34,7 @@ from bot.coach.gap_model import (  # noqa: E402
     featurize,
     log_softmax,
     neighbour_scores,
+    softmax,
     train_logistic,
     train_softmax,
 )
@@ -101,7 +104,7 @@ def best_f1(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return best
 
 
-def train_gap_head(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tuple[np.ndarray, float]:
+def train_gap_head(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tuple[np.ndarray, float, float]:
     pos = y.mean()
     weights = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))  # balanced classes
     results = []
@@ -115,12 +118,12 @@ def train_gap_head(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tup
         print(f"  gap head l2={l2:g}: grouped 5-fold CV F1 {f1:.3f} at threshold {th:.2f}")
         results.append((f1, l2, th))
     f1, l2, th = max(results)
-    return train_logistic(x, y, l2=l2, epochs=600, weights=weights), th
+    return train_logistic(x, y, l2=l2, epochs=600, weights=weights), th, l2
 
 
 def train_competency(
     cemb: np.ndarray, cues: np.ndarray, cy: np.ndarray, is_desc: np.ndarray, folds: list[np.ndarray], n: int
-) -> tuple[np.ndarray, dict[str, float]]:
+) -> tuple[np.ndarray, dict[str, float], float]:
     cx = comp_features(cemb, cues)
     grid = list(itertools.product((0.0, 0.5, 1.0, 2.0, 4.0), (0.02, 0.05), (5, 8, 12)))
     best: tuple[float, float, dict[str, float]] = (-1.0, 0.0, {})
@@ -144,7 +147,59 @@ def train_competency(
                 best = (acc, l2, {"knn": knn_w, "temp": temp, "k": float(k)})
     acc, l2, mix = best
     print(f"  competency: best grouped CV accuracy {acc:.3f} with l2={l2:g}, mix {mix}")
-    return train_softmax(cx, cy, n, l2=l2, epochs=SOFTMAX_EPOCHS, lr=2.0), mix
+    return train_softmax(cx, cy, n, l2=l2, epochs=SOFTMAX_EPOCHS, lr=2.0), mix, l2
+
+
+def cv_point_threshold(
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: list[np.ndarray],
+    gap_l2: float,
+    cemb: np.ndarray,
+    cues: np.ndarray,
+    cy: np.ndarray,
+    gap_idx: list[int],
+    comp_l2: float,
+    mix: dict[str, float],
+    n: int,
+) -> None:
+    """Report the threshold and minimum competency probability that grouped CV on the training sentences picks
+    for a point (a gap sentence with its right competency), with the classes reweighted to 15 % and 20 % gaps
+    (real check-ins hold far fewer gap sentences than this balanced set). Informative: the shipped values are in
+    `LearnedParams`."""
+    pos = y.mean()
+    weights = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
+    row_of = {g: j for j, g in enumerate(gap_idx)}
+    desc = np.arange(len(gap_idx), len(cy))
+    proba = np.zeros(len(y))
+    post = np.zeros((len(y), n))
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        w = train_logistic(x[train], y[train], l2=gap_l2, epochs=600, weights=weights[train])
+        proba[test] = _sigmoid(x[test] @ w)
+        crow = np.concatenate([[row_of[i] for i in train if i in row_of], desc]).astype(int)
+        cx = comp_features(cemb[crow], cues[crow])
+        cw = train_softmax(cx, cy[crow], n, l2=comp_l2, epochs=SOFTMAX_EPOCHS, lr=2.0)
+        temb = x[test][:, : cemb.shape[1]]
+        tcues = np.array([cues[row_of[i]] if i in row_of else np.zeros(n) for i in test])
+        head = log_softmax(comp_features(temb, tcues) @ cw)
+        knn = neighbour_scores(temb, cemb[crow], cy[crow], n, int(mix["k"]))
+        post[test] = softmax(combine_competency(head, knn, mix))
+    yc = np.full(len(y), -1)
+    yc[gap_idx] = cy[: len(gap_idx)]
+    right = post.argmax(1) == yc
+    for prior in (0.15, 0.2):
+        sw = np.where(y == 1, prior / pos, (1 - prior) / (1 - pos))
+        best = (0.0, 0.0, 0.0)
+        for th in np.arange(0.3, 0.95, 0.025):
+            for minc in (0.0, 0.3, 0.4, 0.5, 0.6):
+                pred = (proba >= th) & (post.max(1) >= minc)
+                tp = float((sw * (pred & right)).sum())
+                f1 = 2 * tp / (float((sw * pred).sum()) + float((sw * (y == 1)).sum()))
+                best = max(best, (f1, float(th), minc))
+        print(
+            f"  CV point F1 at {prior:.0%} gaps: {best[0]:.3f} with threshold {best[1]:.3f}, min competency {best[2]}"
+        )
 
 
 def main() -> None:
@@ -162,7 +217,7 @@ def main() -> None:
 
     x = featurize(emb, texts, [r["author"] == "manager" for r in rows])
     y = np.array([r["label"] == "gap" for r in rows], dtype=np.float64)
-    gap_w, cv_threshold = train_gap_head(x, y, folds)
+    gap_w, cv_threshold, gap_l2 = train_gap_head(x, y, folds)
 
     # competency: gap sentences plus the model's own descriptors
     gap_idx = [i for i, r in enumerate(rows) if r["label"] == "gap"]
@@ -181,7 +236,8 @@ def main() -> None:
     cues = np.array([matcher.cue_hits(t) for t in ctexts])
     is_desc = np.array([i >= len(gap_idx) for i in range(len(ctexts))])
     cfolds = grouped_folds(np.array(cgroups))
-    comp_w, mix = train_competency(cemb, cues, np.array(cy), is_desc, cfolds, len(comps))
+    comp_w, mix, comp_l2 = train_competency(cemb, cues, np.array(cy), is_desc, cfolds, len(comps))
+    cv_point_threshold(x, y, folds, gap_l2, cemb, cues, np.array(cy), gap_idx, comp_l2, mix, len(comps))
 
     # Real conversations hold far fewer gap sentences than this balanced set: raise the bar accordingly.
     threshold = min(0.9, cv_threshold + 0.15)

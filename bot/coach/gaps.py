@@ -284,6 +284,11 @@ def _scan(s: str) -> _Scan:
     )
 
 
+def sounds_resolved(sentence: str) -> bool:
+    """True when a sentence says a problem is solved or gone ("no longer", "used to", "已经不是问题")."""
+    return _scan(sentence.strip()).resolved
+
+
 def about_author_only(sentence: str) -> bool:
     """True when a sentence speaks of its author (I/me/我) and of nobody else (no you/he/she/他/她/你).
 

@@ -14,7 +14,7 @@ from bot.analytics import CSV_COLUMNS, compute_report, render_csv, render_png, r
 from bot.analytics.periods import month_periods
 from bot.services import Services
 from storage.db import session_scope
-from storage.models import CheckIn, Cycle, Person, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
+from storage.models import CheckIn, Cycle, DevelopmentAction, DevelopmentPoint, LearningRecord, Person, Recognition
 from storage.people import upsert_person
 
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)

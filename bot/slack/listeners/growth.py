@@ -40,7 +40,9 @@ def growth_blocks(log: GrowthLog, *, locale: str, tz: str, limit: int = 40) -> l
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("growth_hr_hidden", locale))]))
     if not log.entries:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("growth_empty", locale))))
-    lines = [f"{ICONS.get(e.kind, '•')} {fmt_date(e.at, tz, locale)} · {to_mrkdwn(e.text)}" for e in log.entries[-limit:]]
+    lines = [
+        f"{ICONS.get(e.kind, '•')} {fmt_date(e.at, tz, locale)} · {to_mrkdwn(e.text)}" for e in log.entries[-limit:]
+    ]
     chunk: list[str] = []
     for line in lines:  # several sections keep each under Slack's 3000-character limit
         if sum(len(x) + 1 for x in chunk) + len(line) > 2800:
