@@ -36,14 +36,19 @@ def test_full_checkin_in_chinese(sandbox: Sandbox) -> None:
     assert {"communication", "data_analysis"} <= comps
 
 
-def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
-    sb = sandbox
-    with Session(sb.services.engine) as s:  # an en manager with a zh report
+def _start_mixed_pair(sb: Sandbox) -> None:
+    """An en manager starts a check-in with a zh report."""
+    with Session(sb.services.engine) as s:
         p = s.exec(select(Person).where(Person.slack_id == "U0EMPZH2")).one()
         p.manager_slack_id = "U0MGR"
         s.add(p)
         s.commit()
     sb.driver.slash("U0MGR", "/checkin", "<@U0EMPZH2>")
+
+
+def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
+    sb = sandbox
+    _start_mixed_pair(sb)
     root = thread_root(sb)
     q = wait_thread_posts(sb, root["channel"], root["ts"], 1)[0]["text"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in q) and any(ch.isascii() and ch.isalpha() for ch in q)
@@ -142,12 +147,7 @@ def test_slack_retries_of_handled_replies_post_nothing_twice(sandbox: Sandbox) -
 
 def test_mixed_language_pair_gets_one_language_in_the_closing_message(sandbox: Sandbox) -> None:
     sb = sandbox
-    with Session(sb.services.engine) as s:  # an en manager with a zh report
-        p = s.exec(select(Person).where(Person.slack_id == "U0EMPZH2")).one()
-        p.manager_slack_id = "U0MGR"
-        s.add(p)
-        s.commit()
-    sb.driver.slash("U0MGR", "/checkin", "<@U0EMPZH2>")
+    _start_mixed_pair(sb)
     root = thread_root(sb)
     wait_thread_posts(sb, root["channel"], root["ts"], 1)
     posts = answer(sb, "U0EMPZH2", root, "我给领导汇报的时候总是讲不清重点，幻灯片太乱了。", 2)
