@@ -276,7 +276,8 @@ class OfflineCoach:
         proba = self.gap_model.gap_proba(featurize(emb, texts, [c.by_manager for c in cands]))
         cues = np.array([self.matcher.cue_hits(t) for t in texts])
         logits = self.gap_model.competency_logits(emb, cues)
-        logits = logits + prm.context_weight * np.minimum(np.array([c.context_hits for c in cands]), 2.0)
+        context = np.array([c.context_hits for c in cands])
+        logits = logits + prm.context_weight * np.minimum(context, 2.0)
         answer_of = np.array([c.answer for c in cands])
         if prm.answer_weight:
             # A story spreads over several sentences: the whole answer (mean of its sentence embeddings, no extra
@@ -285,8 +286,7 @@ class OfflineCoach:
             for a in np.unique(answer_of):
                 m = emb[answer_of == a].mean(axis=0)
                 mean_emb[answer_of == a] = m / max(float(np.linalg.norm(m)), 1e-9)
-            ctx = np.array([c.context_hits for c in cands])
-            logits = logits + prm.answer_weight * self.gap_model.competency_logits(mean_emb, ctx)
+            logits = logits + prm.answer_weight * self.gap_model.competency_logits(mean_emb, context)
         explicit = [i for i, c in enumerate(cands) if c.strength > 0 and cues[i].max() > 0]
         if prm.explicit_cue_weight and explicit:
             sims = self.matcher.similarity_of(emb[explicit])
@@ -307,11 +307,11 @@ class OfflineCoach:
                         c.question_id,
                         c.topic,
                         prm.question_prior,
-                        rule=c.strength > 0,
+                        rule=bool(rule[i]),
                         resolved=sounds_resolved(c.sentence),
                     )
                     + prm.topic_prior.get(c.topic, 0.0)
-                    for c in cands
+                    for i, c in enumerate(cands)
                 ]
             )
         )
