@@ -27,7 +27,8 @@ def plain_names(text: str) -> list[str]:
 # mentions (`<@U1>`, `<#C1|name>`, `<!here>`) are markup to keep as they are, so they still render when shown.
 _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 _LINK = re.compile(r"(?:https?|mailto|ftp|tel|sms|slack):[^\s|]+(?:\|[^<>]*)?$", re.I)
-_KEPT_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|![a-z]+(?:\^[^<>|]*)?)(?:\|[^<>]*)?>")
+_SPECIAL = re.compile(r"<![a-z]+(?:\^[^<>|]*)?(?:\|[^<>]*)?>")  # <!here>, <!subteam^S1|@eng>
+_KEPT_MARKUP = re.compile("|".join(p.pattern for p in (MENTION, CHANNEL, _SPECIAL)))
 
 
 def _plain_link(m: re.Match[str]) -> str:
