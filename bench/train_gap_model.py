@@ -104,9 +104,14 @@ def best_f1(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return best
 
 
-def train_gap_head(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tuple[np.ndarray, float, float]:
+def class_weights(y: np.ndarray, gap_share: float) -> np.ndarray:
+    """Sample weights that make gap sentences `gap_share` of the total weight (0.5: balanced classes)."""
     pos = y.mean()
-    weights = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))  # balanced classes
+    return np.where(y == 1, gap_share / pos, (1 - gap_share) / (1 - pos))
+
+
+def train_gap_head(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> tuple[np.ndarray, float, float]:
+    weights = class_weights(y, 0.5)  # balanced classes
     results = []
     for l2 in (3e-3, 1e-2, 3e-2):
         probs = np.zeros(len(y))
@@ -167,8 +172,7 @@ def cv_point_threshold(
     for a point (a gap sentence with its right competency), with the classes reweighted to 15 % and 20 % gaps
     (real check-ins hold far fewer gap sentences than this balanced set). Informative: the shipped values are in
     `LearnedParams`."""
-    pos = y.mean()
-    weights = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
+    weights = class_weights(y, 0.5)
     row_of = {g: j for j, g in enumerate(gap_idx)}
     desc = np.arange(len(gap_idx), len(cy))
     proba = np.zeros(len(y))
@@ -189,7 +193,7 @@ def cv_point_threshold(
     yc[gap_idx] = cy[: len(gap_idx)]
     right = post.argmax(1) == yc
     for prior in (0.15, 0.2):
-        sw = np.where(y == 1, prior / pos, (1 - prior) / (1 - pos))
+        sw = class_weights(y, prior)
         best = (0.0, 0.0, 0.0)
         for th in np.arange(0.3, 0.95, 0.025):
             for minc in (0.0, 0.3, 0.4, 0.5, 0.6):
