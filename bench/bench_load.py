@@ -64,6 +64,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (from /proc), NaN when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -148,11 +157,22 @@ class Cluster:
     def rss(self) -> list[float]:
         return [rss_mb(p.pid) for p in self.procs]
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by the serve processes together (analysis workers not counted)."""
+        return sum(cpu_s(p.pid) for p in self.procs)
+
     def stop(self) -> None:
         for p in self.procs + self.analysts:
             p.terminate()
         for p in self.procs + self.analysts:
             p.wait(timeout=30)
+
+
+def profile(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` (only the thread holding the GIL) for the timed window, in its raw format."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    cmd = [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "--gil", "--nonblocking", "-f", "raw", "-o", out]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 ANSWERS_PER_CHECKIN = 8
@@ -364,6 +384,12 @@ def main() -> None:
         default=0,
         help="check-in analyses in this many `growthloop worker` processes (GROWTHLOOP_ANALYSIS=worker)",
     )
+    ap.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="record serve (first worker) with py-spy --gil over each timed window into PREFIX-<rate>.txt "
+        "(py-spy's raw format; needs py-spy on PATH or in the venv)",
+    )
     args = ap.parse_args()
     stub = SlackStub().start()
     pairs = args.pairs
@@ -417,12 +443,22 @@ def main() -> None:
                 stagger(driver, threads, counter)
             rss0 = cluster.rss()
             for rate in [int(r) for r in args.rates.split(",")]:
+                spy = profile(cluster.procs[0].pid, f"{args.profile}-{rate}.txt", args.seconds) if args.profile else None
+                cpu0, wall0 = cluster.cpu(), time.monotonic()
                 res = run_rate(driver, rate, args.seconds, threads, counter)
+                cpu = cluster.cpu() - cpu0
+                if spy is not None:
+                    spy.wait(timeout=60)
                 print(
                     f"{workers:>7} {rate:>5} {res['sent']:>6} {res['achieved']:>10.1f} {res['p50']:>7.1f} "
                     f"{res['p99']:>7.1f} {res['errors']:>6}   ({res['kinds']})"
                 )
                 print(f"        {res['slow']}")
+                # What a request costs serve, queueing aside: the capacity of one process is ~1000 / this per core.
+                print(
+                    f"        serve CPU {1000 * cpu / res['sent']:.2f} ms per request "
+                    f"({cpu / (time.monotonic() - wall0):.2f} cores over the window)"
+                )
             if args.soak:
                 rss_soak = [round(x) for x in cluster.rss()]
                 samples: list[tuple[int, list[int]]] = []

@@ -303,10 +303,12 @@ def _answer(
             return None, None
         if checkin.state not in ("open", "finishing") or user not in participants(checkin):
             return checkin, None
-        if repo.answer_by_ts(session=session, checkin_id=checkin_id, slack_ts=ts):
-            return checkin, Turn(checkin, duplicate=True)  # a retry: the caller may finish what the first one started
         if checkin.state != "open":
+            if repo.answer_by_ts(session=session, checkin_id=checkin_id, slack_ts=ts):
+                return checkin, Turn(checkin, duplicate=True)  # a retry of the last answer: finish what it started
             return checkin, None
+        # An open check-in: a Slack retry of a stored answer is told apart by the (check-in, ts) unique key below,
+        # not by a read first (one query less on every answer; retries are rare).
         answer = Answer(
             checkin_id=checkin.id or 0,
             question_id=checkin.question_ids[checkin.step],
@@ -319,9 +321,12 @@ def _answer(
         session.add(answer)
         try:
             session.flush()
-        except IntegrityError:  # a concurrent retry stored it first
-            session.rollback()
-            return checkin, Turn(checkin, duplicate=True)
+        except IntegrityError:  # a retry: this answer is stored already (by the first delivery, or a concurrent one)
+            session.rollback()  # the row lock goes with it; read the check-in as that answer left it
+            checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
+            if checkin is None:
+                return None, None
+            return checkin, Turn(checkin, duplicate=True)  # the caller may finish what the first one started
         return checkin, _advance(services, session, checkin, Move.ANSWER, answer)
 
 
@@ -346,13 +351,11 @@ def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: 
     state = apply(FlowState(checkin.step, len(checkin.question_ids)), move)
     checkin.step = state.step
     checkin.last_activity_at = services.now()
-    session.add(checkin)
-    session.flush()
     if state.finished:
         # Closed to further replies at once: the analysis runs next, and a reply during it must not reopen it.
         checkin.state = "finishing"
-        session.add(checkin)
-        session.flush()
+    session.add(checkin)  # one UPDATE, written by the caller's commit (a flush here would be a second round of work)
+    if state.finished:
         return Turn(checkin, answer=answer, finished=True, moved=move)
     return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
 

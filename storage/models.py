@@ -44,7 +44,8 @@ class Person(PersonBase, table=True):
     profile_synced: bool = False
     forgotten: bool = False
     created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    # Stamped by every UPDATE of the row, in any process: the people caches of other processes watch it.
+    updated_at: datetime = _ts(sa_column_kwargs={"onupdate": utcnow})
 
 
 class PersonPublic(PersonBase):

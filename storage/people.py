@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from storage.models import Person
 from storage.types import utcnow
 
 
+_BY_SLACK_ID = select(Person).where(Person.slack_id == bindparam("slack_id"))  # built once (see storage.checkins)
+
+
 def get_person(*, session: Session, slack_id: str) -> Person | None:
-    return session.exec(select(Person).where(Person.slack_id == slack_id)).first()
+    return session.exec(_BY_SLACK_ID, params={"slack_id": slack_id}).first()
 
 
 def list_people(*, session: Session, include_forgotten: bool = False) -> list[Person]:

@@ -54,7 +54,7 @@ def test_replies_store_and_advance_and_duplicates_do_not(org: Services) -> None:
     t1 = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="first", ts="101.1")
     assert t1 is not None and t1.question is not None and t1.checkin.step == 1
     dup = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="first", ts="101.1")
-    assert dup is not None and dup.duplicate
+    assert dup is not None and dup.duplicate and dup.checkin.step == 1  # the check-in as the first delivery left it
     assert checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0OTH", text="hi", ts="102.1") is None
     assert checkins.reply(org, channel_id="G1", thread_ts="999.9", user="U0EMP", text="hi", ts="103.1") is None
     t2 = checkins.reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="noted", ts="104.1")
@@ -179,7 +179,7 @@ def test_store_reply_looks_a_thread_up_once_and_checks_what_it_remembered(
     assert second is not None and second[1] is not None and second[1].checkin.step == 2
     assert len(lookups) == 1  # the second reply went straight to the check-in's row
     dup = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="two", ts="102.1")
-    assert dup is not None and dup[1] is not None and dup[1].duplicate
+    assert dup is not None and dup[1] is not None and dup[1].duplicate and dup[1].checkin.step == 2
     stranger = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0OTH", text="x", ts="103.1")
     assert stranger is not None and stranger[0].id == c.id and stranger[1] is None  # the thread's, not an answer
     steer = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="back", ts="104.1")

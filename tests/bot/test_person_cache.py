@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from sqlalchemy import text
 
+from bot import person_cache
 from bot.person_cache import PersonCache, cached_person
 from bot.privacy import forget_person
 from bot.services import Services
@@ -32,7 +36,7 @@ def _delete_behind_the_orm(services: Services, slack_id: str) -> None:
 
 def test_a_hit_skips_the_store_until_the_ttl_runs_out(services: Services) -> None:
     clock = Clock()
-    cache = PersonCache(services.engine, ttl=30, clock=clock, spread=0)
+    cache = PersonCache(services.engine, ttl=30, clock=clock, spread=0, check=None)
     _add(services, "U1", locale="zh")
     assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]
     _delete_behind_the_orm(services, "U1")
@@ -44,7 +48,7 @@ def test_a_hit_skips_the_store_until_the_ttl_runs_out(services: Services) -> Non
 
 def test_entries_read_together_expire_spread_over_the_last_half_of_the_ttl(services: Services) -> None:
     clock = Clock()
-    cache = PersonCache(services.engine, ttl=30, clock=clock)  # the default spread
+    cache = PersonCache(services.engine, ttl=30, clock=clock, check=None)  # the default spread
     ids = [f"U{i}" for i in range(40)]
     for sid in ids:
         _add(services, sid)
@@ -87,3 +91,72 @@ def test_callers_get_copies(services: Services) -> None:
     assert cache.get("U1").name == "Erik"  # type: ignore[union-attr]
     with session_scope(services.engine) as s:
         assert get_person(session=s, slack_id="U1").name == "Erik"  # type: ignore[union-attr]
+
+
+def _update_behind_the_orm(services: Services, slack_id: str, locale: str) -> None:
+    """Another process's ORM write: the UPDATE stamps `updated_at` (the column's onupdate)."""
+    with services.engine.begin() as c:
+        c.execute(
+            text("update person set locale = :l, updated_at = :t where slack_id = :s"),
+            {"l": locale, "s": slack_id, "t": datetime.now(UTC)},
+        )
+
+
+def test_another_processes_writes_are_seen_within_the_check_interval(services: Services) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", locale="en")
+    assert cache.get("U1").locale == "en"  # type: ignore[union-attr]
+    assert cache.get("U2") is None  # unknown, and remembered as unknown
+    _update_behind_the_orm(services, "U1", "zh")
+    with services.engine.begin() as c:  # another process adds U2
+        c.execute(
+            text(
+                "insert into person (slack_id, name, timezone, locale, is_hr_admin, profile_synced, forgotten, "
+                "created_at, updated_at) values ('U2', 'Li', 'UTC', 'zh', false, false, false, :t, :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+    clock.now = 0.5
+    assert cache.get("U1").locale == "en"  # type: ignore[union-attr]  # within the interval: served from memory
+    assert cache.get("U2") is None
+    clock.now = 1.0
+    assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]  # the check saw the table change
+    assert cache.get("U2").name == "Li"  # type: ignore[union-attr]
+    _delete_behind_the_orm(services, "U1")
+    clock.now = 2.5
+    assert cache.get("U1") is None  # a deletion changes the row count
+
+
+def test_an_unchanged_table_keeps_the_cache(services: Services) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", locale="en")
+    assert cache.get("U1") is not None
+    with services.engine.begin() as c:  # a write that no process makes (no stamp): invisible to the check
+        c.execute(text("update person set locale = 'zh' where slack_id = 'U1'"))
+    clock.now = 5.0
+    assert cache.get("U1").locale == "en"  # type: ignore[union-attr]  # the fingerprint did not move: still a hit
+
+
+def test_every_orm_update_stamps_updated_at(services: Services) -> None:
+    _add(services, "U1", locale="en")
+    with session_scope(services.engine) as s:
+        before = get_person(session=s, slack_id="U1").updated_at  # type: ignore[union-attr]
+    with session_scope(services.engine) as s:
+        person = get_person(session=s, slack_id="U1")
+        assert person is not None
+        person.profile_synced = True  # no one sets updated_at by hand here
+        s.add(person)
+    with session_scope(services.engine) as s:
+        assert get_person(session=s, slack_id="U1").updated_at > before  # type: ignore[union-attr, operator]
+
+
+def test_a_failing_check_still_serves_the_cache(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", name="Erik")
+    assert cache.get("U1") is not None
+    monkeypatch.setattr(person_cache, "_FINGERPRINT", text("select count(*), max(x) from no_such_table"))
+    clock.now = 2.0
+    assert cache.get("U1").name == "Erik"  # type: ignore[union-attr]
