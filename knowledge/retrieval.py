@@ -26,6 +26,8 @@ Optional signals (each measured in bench/bench_retrieval.py):
   distribution; courses tagged with likely competencies get a multiplicative prior (`prior_strength`). Courses
   without situations of their own (any operator's catalog) take it from a larger pool instead, the reference
   sentences and the shipped situations (`knowledge.expansion.Pool`, `prior_pool`, `pool_prior_strength`).
+- Competency head: a query → competency classifier learned offline from the coach's gap-training sentences
+  (`knowledge.competency_head`); its distribution is averaged with the pool's for the prior of those courses.
 - Situations: short "for when…" sentences describing the situations a course is for (shipped for the shipped
   catalog, see `knowledge.base`), embedded as *queries*. They add a dense channel (mean of a course's two best
   situations), their text is indexed by BM25, and a classifier trained on them (situation
@@ -48,6 +50,7 @@ from rank_bm25 import BM25Okapi
 
 from knowledge.catalog import CourseRecord
 from knowledge.classifiers import pseudo_classifier, ridge_classifier
+from knowledge.competency_head import distribution as competency_head_distribution
 from knowledge.embedders import Embedder
 from knowledge.expansion import Pool, pick_references, pseudo_scores
 from knowledge.text import tokenize
@@ -181,6 +184,8 @@ class HybridIndex:
         prior_temperature: float = 0.02,
         adapter: np.ndarray | None = None,
         adapt_situated: bool = False,
+        competency_head: tuple[np.ndarray, np.ndarray] | None = None,
+        head_mix: float = 0.5,
     ) -> None:
         """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
         `reference`: reference queries for the hub correction and the competency prior.
@@ -193,7 +198,10 @@ class HybridIndex:
         `expansion_lexical`: BM25 indexes their text too; `expansion_pool`: "top2" or "mean" of the query's
         similarities to them; `expansion_mix`: their weight in the dense score.
         `adapter`: a (dim × dim) query adapter for the passage side of the dense channel
-        (`knowledge.query_adapter`); it is dropped when every course has situations, unless `adapt_situated`."""
+        (`knowledge.query_adapter`); it is dropped when every course has situations, unless `adapt_situated`.
+        `competency_head`: (dim × competencies, bias) of a query → competency classifier, columns in the order of
+        `reference.competencies` (`knowledge.competency_head`); the pool prior averages its distribution with the
+        pool's kNN vote, the head's share being `head_mix`."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -237,6 +245,12 @@ class HybridIndex:
         self.pool = pool
         self.prior_pool, self.prior_k, self.prior_temperature = prior_pool, prior_k, prior_temperature
         self.pool_prior_strength = pool_prior_strength
+        self._head = None
+        if competency_head is not None and reference is not None:
+            w, b = (np.asarray(x, dtype=np.float32) for x in competency_head)
+            if w.shape == (self.matrix.shape[1], len(reference.competencies)) and b.shape == (w.shape[1],):
+                self._head = (np.ascontiguousarray(w), b)
+        self.head_mix = head_mix
         self._pseudo_pool = expansion_pool
         self._pseudo_mix = expansion_mix
         if (
@@ -367,7 +381,8 @@ class HybridIndex:
         """Per course: the strength-weighted probability mass of its competencies under the query's competency
         distribution. Courses with situations use the reference sentences' distribution (`prior_strength`); with
         `prior_pool`, the others use the distribution of the whole pool (reference sentences and the shipped
-        situations: many more labelled query-like sentences) with `pool_prior_strength`."""
+        situations: many more labelled query-like sentences) with `pool_prior_strength`, averaged with the
+        competency head's distribution when the index has one (`head_mix`)."""
         if self.reference is None or self._tags is None:
             return None
         use_pool = self.prior_pool and self.pool is not None and len(self.pool.tags) > 0
@@ -377,6 +392,8 @@ class HybridIndex:
             out += self.prior_strength * np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
         if generic is not None and self.pool is not None:
             dist = self.pool.competency_distribution(q, self.prior_k, self.prior_temperature)
+            if self._head is not None and self.head_mix > 0:
+                dist = (1 - self.head_mix) * dist + self.head_mix * competency_head_distribution(self._head, q)
             mass = self.pool_prior_strength * np.einsum("ij,j->i", self._tags, dist)
             out = mass if generic.all() else np.where(generic, mass, out)
         return out if out.any() else None
