@@ -443,7 +443,9 @@ def main() -> None:
                 stagger(driver, threads, counter)
             rss0 = cluster.rss()
             for rate in [int(r) for r in args.rates.split(",")]:
-                spy = profile(cluster.procs[0].pid, f"{args.profile}-{rate}.txt", args.seconds) if args.profile else None
+                spy = (
+                    profile(cluster.procs[0].pid, f"{args.profile}-{rate}.txt", args.seconds) if args.profile else None
+                )
                 cpu0, wall0 = cluster.cpu(), time.monotonic()
                 res = run_rate(driver, rate, args.seconds, threads, counter)
                 cpu = cluster.cpu() - cpu0

@@ -1,4 +1,4 @@
-"""A short-lived per-process cache of people for the request hot path.
+"""A per-process cache of people for the request hot path.
 
 Every Slack request resolves its actor (middleware) and most flows look up one or two more people (the question
 names the employee, the tip goes to the manager). Each look-up was a database session: a pool checkout with its
@@ -8,11 +8,12 @@ look-up is served from memory.
 Correctness: an ORM write of a `Person` in this process drops that person from every cache of the process (at the
 flush and again at the commit, see the session events below), so this process never serves its own stale writes.
 Writes by another process (a CLI import or another `serve` worker) are noticed by a change check: at most once every
-`CHECK_S` seconds one look-up also reads the table's fingerprint (row count and latest `updated_at`, which every
-UPDATE stamps), and any change empties the cache. So another process's write is seen within `CHECK_S` (1 s); an entry
-also lives at most `TTL_S` seconds, the bound when hosts' clocks disagree so much that a write's stamp hides behind
-a later one. Callers get a detached copy, never the cached object, so nothing a caller does to it leaks into
-another request.
+`CHECK_S` seconds one look-up also reads the row count and the rows stamped (`updated_at`, which every UPDATE sets)
+within `LOOKBACK` of the latest stamp, and drops the people among them it had not seen at the previous check (the
+whole cache when a person was forgotten, rows were deleted or a large import ran). So another process's write is
+seen within `CHECK_S` (1 s), and a wave of first contacts (each a profile sync, a write) costs only the people
+written; an entry also lives at most `TTL_S` seconds, the bound when hosts' clocks disagree by more than `LOOKBACK`.
+Callers get a detached copy, never the cached object, so nothing a caller does to it leaks into another request.
 
 Measured (`bench/bench_load.py`, 400 pairs): with a 30 s TTL and no check, ~40 of every 50 requests a second missed
 the cache (each of 800 people expired every 15-30 s) and the misses were 9 % of serve's time holding the GIL.
@@ -26,9 +27,10 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import bindparam, event, func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -43,6 +45,14 @@ CHECK_S = 1.0  # how stale another process's write may be served
 # messages after a restart) would otherwise all expire in the same second, a burst of reads in the middle of the load.
 TTL_SPREAD = 0.5
 _FINGERPRINT = select(func.count(Person.id), func.max(Person.updated_at))
+_WRITTEN_SINCE = select(Person.slack_id, Person.updated_at, Person.forgotten).where(
+    Person.updated_at >= bindparam("since")
+)
+# A write is stamped at its flush and seen at its commit, so a stamp can be older than the latest one already seen:
+# every check looks this far behind the latest stamp, and drops the rows it had not seen at the previous check.
+LOOKBACK = timedelta(seconds=10)
+CHANGED_MAX = 500  # more people written between two checks (an import): the cache starts over instead
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ENTRIES = 20_000  # a workspace's people; beyond this the cache starts over rather than grow without bound
 
 log = logging.getLogger(__name__)
@@ -64,7 +74,9 @@ class PersonCache:
     ) -> None:
         """`check`: seconds between change checks (None: none, entries live out their TTL)."""
         self.engine, self.ttl, self.clock, self.spread, self.check = engine, ttl, clock, spread, check
-        self._fingerprint: tuple[Any, ...] | None = None
+        self._count: int | None = None  # rows at the last check (None: no check yet)
+        self._latest: datetime | None = None  # the latest `updated_at` seen
+        self._recent: set[tuple[str, datetime, bool]] = set()  # rows stamped within LOOKBACK of it, as last seen
         self._next_check = float("-inf")
         self._checking = threading.Lock()
         self._rows: dict[str, tuple[float, dict[str, Any] | None]] = {}
@@ -96,24 +108,33 @@ class PersonCache:
         return None if data is None else Person(**data)
 
     def _check_for_changes(self, now: float) -> None:
-        """Empty the cache when the table changed since the last check (one thread checks; the others go on)."""
+        """Drop what other processes wrote since the last check (one thread checks; the others go on)."""
         if not self._checking.acquire(blocking=False):
             return
         try:
             try:
                 with self.engine.connect() as conn:
-                    fingerprint = tuple(conn.execute(_FINGERPRINT).one())
+                    count, latest = conn.execute(_FINGERPRINT).one()
+                    since = (latest or self._latest or _EPOCH) - LOOKBACK
+                    rows = {
+                        (sid, stamp, forgotten)
+                        for sid, stamp, forgotten in conn.execute(_WRITTEN_SINCE, {"since": since})
+                    }
             except SQLAlchemyError:  # the store is unreachable: serve what is cached, check again later
                 log.warning("people cache: change check failed; retrying in %.0f s", self.check or 0.0)
                 self._next_check = now + (self.check or 0.0)
                 return
-            with self._lock:
-                if fingerprint != self._fingerprint:
-                    # Reads begun before the check store nothing: they may have read the table before the change.
+            new = rows - self._recent
+            if self._count is None or count < self._count or len(new) > CHANGED_MAX or any(f for _, _, f in new):
+                # The first check, rows gone, a forgotten person (renamed: the old id is not in the table any more)
+                # or a large import: start over. Reads begun before this store nothing (they may predate it).
+                with self._lock:
                     self._generation += 1
                     self._floor = self._generation
                     self._rows.clear()
-                    self._fingerprint = fingerprint
+            elif new:
+                self.forget({sid for sid, _, _ in new})
+            self._count, self._latest, self._recent = count, latest, rows
             self._next_check = now + (self.check or 0.0)
         finally:
             self._checking.release()

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 from storage.models import Person
 from storage.types import utcnow
 
-
 _BY_SLACK_ID = select(Person).where(Person.slack_id == bindparam("slack_id"))  # built once (see storage.checkins)
 
 

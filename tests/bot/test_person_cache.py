@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -160,3 +160,52 @@ def test_a_failing_check_still_serves_the_cache(services: Services, monkeypatch:
     monkeypatch.setattr(person_cache, "_FINGERPRINT", text("select count(*), max(x) from no_such_table"))
     clock.now = 2.0
     assert cache.get("U1").name == "Erik"  # type: ignore[union-attr]
+
+
+def _stamp(services: Services, who: str, at: datetime, **cols: object) -> None:
+    """Another process's write of the row `who`, stamped `at`."""
+    sets = ", ".join([*(f"{k} = :{k}" for k in cols), "updated_at = :t"])
+    with services.engine.begin() as c:
+        c.execute(text(f"update person set {sets} where slack_id = :who"), {**cols, "who": who, "t": at})
+
+
+def test_a_write_committed_after_a_later_stamp_is_still_seen(services: Services) -> None:
+    """A transaction stamps its row at flush and commits later: its stamp can be older than one already seen."""
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", locale="en")
+    _add(services, "U2", locale="en")
+    now = datetime.now(UTC)
+    _stamp(services, "U2", now, locale="en")  # the latest stamp the first check sees
+    assert cache.get("U1").locale == "en"  # type: ignore[union-attr]
+    _stamp(services, "U1", now - timedelta(seconds=3), locale="zh")  # stamped before it, committed after it
+    clock.now = 1.0
+    assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]
+
+
+def test_recent_writes_are_dropped_once_not_at_every_check(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", locale="en")
+    assert cache.get("U1") is not None
+    _stamp(services, "U1", datetime.now(UTC), locale="zh")  # another process's write
+    clock.now = 1.0
+    assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]  # dropped and read again
+    reads = []
+    real = person_cache.get_person
+    monkeypatch.setattr(person_cache, "get_person", lambda **kw: reads.append(1) or real(**kw))
+    for t in (2.0, 3.0, 4.0):  # the write is still within the look-back window at these checks
+        clock.now = t
+        assert cache.get("U1").locale == "zh"  # type: ignore[union-attr]
+    assert reads == []  # hits: a write already seen is not dropped again
+
+
+def test_a_person_forgotten_by_another_process_is_not_served(services: Services) -> None:
+    clock = Clock()
+    cache = PersonCache(services.engine, ttl=3600, clock=clock, check=1.0)
+    _add(services, "U1", name="Maria")
+    assert cache.get("U1").name == "Maria"  # type: ignore[union-attr]
+    # what a forget does: the row is renamed and marked, so the old id is no longer in the table
+    _stamp(services, "U1", datetime.now(UTC), slack_id="FORGOTTEN-1", name="", forgotten=True)
+    clock.now = 1.0
+    assert cache.get("U1") is None
