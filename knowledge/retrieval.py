@@ -27,7 +27,8 @@ Optional signals (each measured in bench/bench_retrieval.py):
   without situations of their own (any operator's catalog) take it from a larger pool instead, the reference
   sentences and the shipped situations (`knowledge.expansion.Pool`, `prior_pool`, `pool_prior_strength`).
 - Competency head: a query → competency classifier learned offline from the coach's gap-training sentences
-  (`knowledge.competency_head`); its distribution is averaged with the pool's for the prior of those courses.
+  (`knowledge.competency_head`); its distribution is averaged with the pool's (courses without situations) or
+  the reference sentences' (courses with situations) for the prior.
 - Situations: short "for when…" sentences describing the situations a course is for (shipped for the shipped
   catalog, see `knowledge.base`), embedded as *queries*. They add a dense channel (mean of a course's two best
   situations), their text is indexed by BM25, and a classifier trained on them (situation
@@ -186,6 +187,7 @@ class HybridIndex:
         adapt_situated: bool = False,
         competency_head: tuple[np.ndarray, np.ndarray] | None = None,
         head_mix: float = 0.5,
+        reference_head_mix: float = 0.25,
     ) -> None:
         """`views`/`view_owner`: extra passage vectors (e.g. summary sentences) and the course row of each.
         `reference`: reference queries for the hub correction and the competency prior.
@@ -201,7 +203,8 @@ class HybridIndex:
         (`knowledge.query_adapter`); it is dropped when every course has situations, unless `adapt_situated`.
         `competency_head`: (dim × competencies, bias) of a query → competency classifier, columns in the order of
         `reference.competencies` (`knowledge.competency_head`); the pool prior averages its distribution with the
-        pool's kNN vote, the head's share being `head_mix`."""
+        pool's kNN vote, the head's share being `head_mix`, and the reference prior of courses with situations
+        with the reference sentences' vote (`reference_head_mix`)."""
         self.courses = courses
         self.embedder = embedder
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -250,7 +253,7 @@ class HybridIndex:
             w, b = (np.asarray(x, dtype=np.float32) for x in competency_head)
             if w.shape == (self.matrix.shape[1], len(reference.competencies)) and b.shape == (w.shape[1],):
                 self._head = (np.ascontiguousarray(w), b)
-        self.head_mix = head_mix
+        self.head_mix, self.reference_head_mix = head_mix, reference_head_mix
         self._pseudo_pool = expansion_pool
         self._pseudo_mix = expansion_mix
         if (
@@ -381,15 +384,19 @@ class HybridIndex:
         """Per course: the strength-weighted probability mass of its competencies under the query's competency
         distribution. Courses with situations use the reference sentences' distribution (`prior_strength`); with
         `prior_pool`, the others use the distribution of the whole pool (reference sentences and the shipped
-        situations: many more labelled query-like sentences) with `pool_prior_strength`, averaged with the
-        competency head's distribution when the index has one (`head_mix`)."""
+        situations: many more labelled query-like sentences) with `pool_prior_strength`. Either distribution is
+        averaged with the competency head's when the index has one (`reference_head_mix`, `head_mix`)."""
         if self.reference is None or self._tags is None:
             return None
         use_pool = self.prior_pool and self.pool is not None and len(self.pool.tags) > 0
         generic = self._generic_rows if use_pool else None
         out = np.zeros(len(self.courses))
         if self.prior_strength and (generic is None or not generic.all()):
-            out += self.prior_strength * np.einsum("ij,j->i", self._tags, self.reference.competency_distribution(q))
+            dist = self.reference.competency_distribution(q)
+            if self._head is not None and self.reference_head_mix > 0:
+                m = self.reference_head_mix
+                dist = (1 - m) * dist + m * competency_head_distribution(self._head, q)
+            out += self.prior_strength * np.einsum("ij,j->i", self._tags, dist)
         if generic is not None and self.pool is not None:
             dist = self.pool.competency_distribution(q, self.prior_k, self.prior_temperature)
             if self._head is not None and self.head_mix > 0:

@@ -97,3 +97,32 @@ def test_the_pool_prior_averages_the_knn_vote_with_the_head() -> None:
     )
     # a head of another shape (another embedder's, or other competencies) is ignored
     assert index(competency_head=(np.zeros((4, 2), np.float32), np.zeros(2, np.float32)))._head is None
+
+
+def test_courses_with_situations_mix_the_head_into_the_reference_prior() -> None:
+    courses = [CourseRecord("p", "Plan", "", ("planning",)), CourseRecord("f", "Feedback", "", ("feedback",))]
+    emb = FixedQuery(_unit(1, 0, 0))
+    vecs = np.asarray([_unit(0.5, 1, 0), _unit(0.55, 1, 0)])
+    ref = np.asarray([_unit(1, 0.01 * i, 0) for i in range(12)], np.float32)  # near the query, all planning
+    reference = Reference(ref, np.zeros(12, dtype=np.int64), ("planning", "feedback"))
+    situations = np.asarray([_unit(0, 0, 1), _unit(0, 0.1, 1)], np.float32)
+    says_feedback = (np.zeros((3, 2), np.float32), np.asarray([-5.0, 5.0], np.float32))
+    q = np.asarray(emb.q, dtype=np.float32)
+
+    def prior(**kw: object) -> np.ndarray:
+        index = HybridIndex(
+            courses,
+            vecs,
+            emb,
+            reference=reference,
+            situations=situations,
+            situation_owner=np.asarray([0, 1]),
+            **kw,  # type: ignore[arg-type]
+        )
+        out = index.competency_prior(q)
+        assert out is not None
+        return out
+
+    np.testing.assert_allclose(prior(), [1.0, 0.0], atol=1e-9)  # the reference sentences' vote alone
+    np.testing.assert_allclose(prior(competency_head=says_feedback), [0.75, 0.25], atol=1e-3)  # ¼ from the head
+    np.testing.assert_allclose(prior(competency_head=says_feedback, reference_head_mix=0.0), [1.0, 0.0], atol=1e-9)
