@@ -9,7 +9,7 @@ Correctness: an ORM write of a `Person` in this process drops that person from e
 flush and again at the commit, see the session events below), so this process never serves its own stale writes.
 Writes by another process (a CLI import or another `serve` worker) are noticed by a change check: at most once every
 `CHECK_S` seconds one look-up also reads the row count and the rows stamped (`updated_at`, which every UPDATE sets)
-within `LOOKBACK` of the latest stamp, and drops the people among them it had not seen at the previous check (the
+since `LOOKBACK` before the previous check, and drops the people among them it had not read then (the
 whole cache when a person was forgotten, rows were deleted or a large import ran). So another process's write is
 seen within `CHECK_S` (1 s), and a wave of first contacts (each a profile sync, a write) costs only the people
 written; an entry also lives at most `TTL_S` seconds, the bound when hosts' clocks disagree by more than `LOOKBACK`.
@@ -44,15 +44,15 @@ CHECK_S = 1.0  # how stale another process's write may be served
 # Each entry lives between TTL_S * (1 - TTL_SPREAD) and TTL_S: people read in the same second (every pair's first
 # messages after a restart) would otherwise all expire in the same second, a burst of reads in the middle of the load.
 TTL_SPREAD = 0.5
-_FINGERPRINT = select(func.count(Person.id), func.max(Person.updated_at))
+_COUNT = select(func.count(Person.id))
 _WRITTEN_SINCE = select(Person.slack_id, Person.updated_at, Person.forgotten).where(
     Person.updated_at >= bindparam("since")
 )
-# A write is stamped at its flush and seen at its commit, so a stamp can be older than the latest one already seen:
-# every check looks this far behind the latest stamp, and drops the rows it had not seen at the previous check.
+# A write is stamped at its flush (by its host's clock) and seen at its commit, so a row committed since the last
+# check can carry a stamp from before it: every check reads the rows stamped since this long before the last check,
+# and drops those it had not read then.
 LOOKBACK = timedelta(seconds=10)
 CHANGED_MAX = 500  # more people written between two checks (an import): the cache starts over instead
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ENTRIES = 20_000  # a workspace's people; beyond this the cache starts over rather than grow without bound
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ class PersonCache:
         """`check`: seconds between change checks (None: none, entries live out their TTL)."""
         self.engine, self.ttl, self.clock, self.spread, self.check = engine, ttl, clock, spread, check
         self._count: int | None = None  # rows at the last check (None: no check yet)
-        self._latest: datetime | None = None  # the latest `updated_at` seen
-        self._recent: set[tuple[str, datetime, bool]] = set()  # rows stamped within LOOKBACK of it, as last seen
+        self._checked_at: datetime | None = None  # when the last check ran (this host's clock)
+        self._recent: set[tuple[str, datetime, bool]] = set()  # the rows the last check read
         self._next_check = float("-inf")
         self._checking = threading.Lock()
         self._rows: dict[str, tuple[float, dict[str, Any] | None]] = {}
@@ -113,9 +113,10 @@ class PersonCache:
             return
         try:
             try:
+                checked_at = datetime.now(UTC)
+                since = (self._checked_at or checked_at) - LOOKBACK
                 with self.engine.connect() as conn:
-                    count, latest = conn.execute(_FINGERPRINT).one()
-                    since = (latest or self._latest or _EPOCH) - LOOKBACK
+                    count = conn.execute(_COUNT).scalar_one()
                     rows = {
                         (sid, stamp, forgotten)
                         for sid, stamp, forgotten in conn.execute(_WRITTEN_SINCE, {"since": since})
@@ -134,7 +135,7 @@ class PersonCache:
                     self._rows.clear()
             elif new:
                 self.forget({sid for sid, _, _ in new})
-            self._count, self._latest, self._recent = count, latest, rows
+            self._count, self._checked_at, self._recent = count, checked_at, rows
             self._next_check = now + (self.check or 0.0)
         finally:
             self._checking.release()
