@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from bot.coach.gaps import gap_signal, sentences
@@ -180,45 +178,3 @@ def test_shipped_model_has_a_neighbour_bank_for_every_competency() -> None:
 def test_a_managers_own_gap_is_never_the_employees_point(coach: OfflineCoach, text: str) -> None:
     assert coach.find_points([_q(text, "behaviour_capability_02", MGR)], EMP) == []
     assert coach.find_points([_q(text, "behaviour_capability_02", EMP)], EMP) != []  # the employee's words: a point
-
-
-def test_cue_scale_weighs_only_the_cue_columns_and_old_models_keep_full_cues(tmp_path: Path) -> None:
-    from bot.coach.gap_model import GapModel, comp_features, load_gap_model
-
-    emb, hits = np.full((1, 4), 0.5), np.array([[3.0, 1.0, 0.0]])
-    full, small = comp_features(emb, hits), comp_features(emb, hits, 0.1)
-    assert full[0].tolist() == [0.5] * 4 + [1.0, 0.5, 0.0, 1.0]  # capped at 2 hits, halved, then the bias
-    assert np.allclose(small[0, 4:7], 0.1 * full[0, 4:7]) and (small[0, :4] == full[0, :4]).all()
-    path = tmp_path / "model.npz"
-    GapModel(np.zeros(3), np.zeros((8, 3)), ["a", "b", "c"], 0.5, mix={"knn": 1.0, "temp": 0.05, "k": 3.0}).save(path)
-    assert load_gap_model(path).mix["cue_scale"] == 1.0  # a model saved before the scale existed
-
-
-def test_scored_candidates_are_aligned_and_the_points_come_from_them(coach: OfflineCoach) -> None:
-    story, competency = STORY_GAPS[1]
-    answers = [*NOT_GAPS[:3], _q(story, "goal_progress_02")]
-    scored = coach.score_candidates(answers, EMP)
-    assert scored is not None
-    n = len(scored.cands)
-    assert scored.proba.shape == scored.scores.shape == scored.rule.shape == (n,)
-    assert scored.post.shape == (n, 12) and np.allclose(scored.post.sum(axis=1), 1.0)
-    i = next(i for i, c in enumerate(scored.cands) if c.sentence == story)
-    assert coach.matcher.model.ids[int(scored.post[i].argmax())] == competency
-    assert coach.score_candidates([], EMP) is None
-
-
-@pytest.mark.parametrize(
-    ("sentence", "others_only"),
-    [
-        ("My colleague on the billing team keeps missing deadlines; her manager is on it.", True),
-        ("He rarely replies to the vendor on time.", True),
-        ("同事总是拖到最后一天才交材料。", True),
-        ("A colleague keeps missing deadlines and I cover for him instead of telling him.", False),
-        ("同事总是拖到最后一天，我每次都替他补上。", False),
-        ("I keep missing deadlines.", False),
-    ],
-)
-def test_sentences_about_someone_else_only(sentence: str, others_only: bool) -> None:
-    from bot.coach.gaps import about_others_only
-
-    assert about_others_only(sentence) is others_only
