@@ -351,11 +351,10 @@ def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: 
     state = apply(FlowState(checkin.step, len(checkin.question_ids)), move)
     checkin.step = state.step
     checkin.last_activity_at = services.now()
+    session.add(checkin)  # one UPDATE, written by the caller's commit (a flush here would be a second round of work)
     if state.finished:
         # Closed to further replies at once: the analysis runs next, and a reply during it must not reopen it.
         checkin.state = "finishing"
-    session.add(checkin)  # one UPDATE, written by the caller's commit (a flush here would be a second round of work)
-    if state.finished:
         return Turn(checkin, answer=answer, finished=True, moved=move)
     return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
 

@@ -111,6 +111,7 @@ class PersonCache:
         """Drop what other processes wrote since the last check (one thread checks; the others go on)."""
         if not self._checking.acquire(blocking=False):
             return
+        next_check = now + (self.check or 0.0)
         try:
             try:
                 checked_at = datetime.now(UTC)
@@ -122,21 +123,19 @@ class PersonCache:
                         for sid, stamp, forgotten in conn.execute(_WRITTEN_SINCE, {"since": since})
                     }
             except SQLAlchemyError:  # the store is unreachable: serve what is cached, check again later
-                log.warning("people cache: change check failed; retrying in %.0f s", self.check or 0.0)
-                self._next_check = now + (self.check or 0.0)
+                log.warning("people cache: change check failed; retrying in %.0f s", next_check - now)
+                self._next_check = next_check
                 return
             new = rows - self._recent
             if self._count is None or count < self._count or len(new) > CHANGED_MAX or any(f for _, _, f in new):
                 # The first check, rows gone, a forgotten person (renamed: the old id is not in the table any more)
-                # or a large import: start over. Reads begun before this store nothing (they may predate it).
+                # or a large import: start over.
                 with self._lock:
-                    self._generation += 1
-                    self._floor = self._generation
-                    self._rows.clear()
+                    self._start_over()
             elif new:
                 self.forget({sid for sid, _, _ in new})
             self._count, self._checked_at, self._recent = count, checked_at, rows
-            self._next_check = now + (self.check or 0.0)
+            self._next_check = next_check
         finally:
             self._checking.release()
 
@@ -147,9 +146,15 @@ class PersonCache:
             for sid in slack_ids:
                 self._rows.pop(sid, None)
                 self._written[sid] = self._generation
-            if len(self._written) > MAX_ENTRIES:  # start over: reads begun before now store nothing
-                self._written, self._floor = {}, self._generation
-                self._rows.clear()
+            if len(self._written) > MAX_ENTRIES:
+                self._start_over()
+
+    def _start_over(self) -> None:
+        """Empty the cache (under `_lock`): reads begun before now store nothing, since they may predate a change."""
+        self._generation += 1
+        self._floor = self._generation
+        self._written = {}
+        self._rows.clear()
 
 
 def person_cache(services: Any) -> PersonCache:

@@ -391,16 +391,16 @@ class HybridIndex:
         use_pool = self.prior_pool and self.pool is not None and len(self.pool.tags) > 0
         generic = self._generic_rows if use_pool else None
         out = np.zeros(len(self.courses))
+        head = competency_head_distribution(self._head, q) if self._head is not None else None
+
+        def mixed(dist: np.ndarray, share: float) -> np.ndarray:
+            return dist if head is None or share <= 0 else (1 - share) * dist + share * head
+
         if self.prior_strength and (generic is None or not generic.all()):
-            dist = self.reference.competency_distribution(q)
-            if self._head is not None and self.reference_head_mix > 0:
-                m = self.reference_head_mix
-                dist = (1 - m) * dist + m * competency_head_distribution(self._head, q)
+            dist = mixed(self.reference.competency_distribution(q), self.reference_head_mix)
             out += self.prior_strength * np.einsum("ij,j->i", self._tags, dist)
         if generic is not None and self.pool is not None:
-            dist = self.pool.competency_distribution(q, self.prior_k, self.prior_temperature)
-            if self._head is not None and self.head_mix > 0:
-                dist = (1 - self.head_mix) * dist + self.head_mix * competency_head_distribution(self._head, q)
+            dist = mixed(self.pool.competency_distribution(q, self.prior_k, self.prior_temperature), self.head_mix)
             mass = self.pool_prior_strength * np.einsum("ij,j->i", self._tags, dist)
             out = mass if generic.all() else np.where(generic, mass, out)
         return out if out.any() else None
