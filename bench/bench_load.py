@@ -64,13 +64,14 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (from /proc), NaN when it is gone."""
+def cpu_s(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far (from /proc), NaN when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return float("nan"), float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def pct(values: list[float], p: float) -> float:
@@ -157,9 +158,10 @@ class Cluster:
     def rss(self) -> list[float]:
         return [rss_mb(p.pid) for p in self.procs]
 
-    def cpu(self) -> float:
-        """CPU seconds used so far by the serve processes together (analysis workers not counted)."""
-        return sum(cpu_s(p.pid) for p in self.procs)
+    def cpu(self) -> tuple[float, float]:
+        """(user, system) CPU seconds used so far by the serve processes together (analysis workers not counted)."""
+        per = [cpu_s(p.pid) for p in self.procs]
+        return sum(u for u, _ in per), sum(s for _, s in per)
 
     def stop(self) -> None:
         for p in self.procs + self.analysts:
@@ -168,10 +170,13 @@ class Cluster:
             p.wait(timeout=30)
 
 
-def profile(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
-    """py-spy sampling `pid` (only the thread holding the GIL) for the timed window, in its raw format."""
+def profile(pid: int, out: str, seconds: float, gil: bool = True) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` for the timed window, in its raw format: only the thread holding the GIL (`gil`), or
+    every thread that is not idle (CPU on and off the GIL: C extensions that release it, such as the driver)."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    cmd = [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "--gil", "--nonblocking", "-f", "raw", "-o", out]
+    cmd = [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "--nonblocking", "-f", "raw", "-o", out]
+    if gil:
+        cmd.insert(2, "--gil")
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -390,6 +395,11 @@ def main() -> None:
         help="record serve (first worker) with py-spy --gil over each timed window into PREFIX-<rate>.txt "
         "(py-spy's raw format; needs py-spy on PATH or in the venv)",
     )
+    ap.add_argument(
+        "--profile-all-threads",
+        action="store_true",
+        help="with --profile: sample every busy thread instead of only the GIL's holder",
+    )
     args = ap.parse_args()
     stub = SlackStub().start()
     pairs = args.pairs
@@ -444,11 +454,16 @@ def main() -> None:
             rss0 = cluster.rss()
             for rate in [int(r) for r in args.rates.split(",")]:
                 spy = (
-                    profile(cluster.procs[0].pid, f"{args.profile}-{rate}.txt", args.seconds) if args.profile else None
+                    profile(
+                        cluster.procs[0].pid, f"{args.profile}-{rate}.txt", args.seconds, not args.profile_all_threads
+                    )
+                    if args.profile
+                    else None
                 )
                 cpu0, wall0 = cluster.cpu(), time.monotonic()
                 res = run_rate(driver, rate, args.seconds, threads, counter)
-                cpu = cluster.cpu() - cpu0
+                user, system = (b - a for a, b in zip(cpu0, cluster.cpu(), strict=True))
+                cpu = user + system
                 if spy is not None:
                     spy.wait(timeout=60)
                 print(
@@ -459,7 +474,8 @@ def main() -> None:
                 # What a request costs serve, queueing aside: the capacity of one process is ~1000 / this per core.
                 print(
                     f"        serve CPU {1000 * cpu / res['sent']:.2f} ms per request "
-                    f"({cpu / (time.monotonic() - wall0):.2f} cores over the window)"
+                    f"(user {1000 * user / res['sent']:.2f}, system {1000 * system / res['sent']:.2f}; "
+                    f"{cpu / (time.monotonic() - wall0):.2f} cores over the window)"
                 )
             if args.soak:
                 rss_soak = [round(x) for x in cluster.rss()]

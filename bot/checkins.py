@@ -318,9 +318,8 @@ def _answer(
             slack_ts=ts,
             created_at=services.now(),
         )
-        session.add(answer)
         try:
-            session.flush()
+            repo.insert_answer(session=session, answer=answer)
         except IntegrityError:  # a retry: this answer is stored already (by the first delivery, or a concurrent one)
             session.rollback()  # the row lock goes with it; read the check-in as that answer left it
             checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
@@ -349,12 +348,10 @@ def steer(services: Services, *, checkin_id: int, user: str, move: Move, ts: str
 
 def _advance(services: Services, session, checkin: CheckIn, move: Move, answer: Answer | None) -> Turn:  # type: ignore[no-untyped-def]
     state = apply(FlowState(checkin.step, len(checkin.question_ids)), move)
-    checkin.step = state.step
-    checkin.last_activity_at = services.now()
-    session.add(checkin)  # one UPDATE, written by the caller's commit (a flush here would be a second round of work)
+    # Finished: closed to further replies at once (the analysis runs next, and a reply during it must not reopen it).
+    new_state = "finishing" if state.finished else checkin.state
+    repo.save_progress(session=session, checkin=checkin, step=state.step, at=services.now(), state=new_state)
     if state.finished:
-        # Closed to further replies at once: the analysis runs next, and a reply during it must not reopen it.
-        checkin.state = "finishing"
         return Turn(checkin, answer=answer, finished=True, moved=move)
     return Turn(checkin, question=question_at(checkin), answer=answer, moved=move)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import Answer, CheckIn, DevelopmentAction, DevelopmentPoint, LearningRecord, Recognition
@@ -33,6 +34,17 @@ _COUNT_GUIDED = select(func.count(CheckIn.id)).where(
 )
 _ANSWERS_OF = select(Answer).where(Answer.checkin_id == bindparam("id")).order_by(col(Answer.step), col(Answer.id))
 _ANSWER_BY_TS = select(Answer).where(Answer.checkin_id == bindparam("id"), Answer.slack_ts == bindparam("ts"))
+# The two writes of every answer, in Core: the answer row is never changed again in its session and the check-in's
+# progress is three known columns, so the unit of work's change tracking (most of an ORM flush) has nothing to find.
+_ANSWER_TABLE = Answer.__table__  # type: ignore[attr-defined]
+_ANSWER_COLUMNS = tuple(c.name for c in _ANSWER_TABLE.columns if c.name != "id")
+_INSERT_ANSWER = insert(_ANSWER_TABLE)
+_CHECKIN_TABLE = CheckIn.__table__  # type: ignore[attr-defined]
+_ADVANCE = (
+    update(_CHECKIN_TABLE)
+    .where(_CHECKIN_TABLE.c.id == bindparam("checkin"))
+    .values(step=bindparam("new_step"), last_activity_at=bindparam("at"), state=bindparam("new_state"))
+)
 _LAST_GUIDED = (
     select(CheckIn)
     .where(CheckIn.kind == "guided", CheckIn.employee_slack_id == bindparam("employee"), CheckIn.state == "done")
@@ -60,6 +72,22 @@ def count_checkins(*, session: Session, manager_slack_id: str, employee_slack_id
 
 def answers_of(*, session: Session, checkin_id: int) -> list[Answer]:
     return list(session.exec(_ANSWERS_OF, params={"id": checkin_id}))
+
+
+def insert_answer(*, session: Session, answer: Answer) -> Answer:
+    """INSERT `answer` (a new, unsaved row) in the session's transaction and set its id; the object stays outside the
+    session. Raises IntegrityError when its (check-in, ts) is stored already (a Slack retry)."""
+    result = session.execute(_INSERT_ANSWER, {name: getattr(answer, name) for name in _ANSWER_COLUMNS})
+    answer.id = result.inserted_primary_key[0]
+    return answer
+
+
+def save_progress(*, session: Session, checkin: CheckIn, step: int, at: datetime, state: str) -> None:
+    """UPDATE a check-in's step, last activity and state in the session's transaction; `checkin` (loaded in this
+    session) shows the new values and has nothing left for the commit to write."""
+    session.execute(_ADVANCE, {"checkin": checkin.id, "new_step": step, "at": at, "new_state": state})
+    for name, value in (("step", step), ("last_activity_at", at), ("state", state)):
+        set_committed_value(checkin, name, value)
 
 
 def answer_by_ts(*, session: Session, checkin_id: int, slack_ts: str) -> Answer | None:
