@@ -17,6 +17,7 @@ import itertools
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devpoints_eval import DATA, EMPLOYEE, as_answers, evaluate, load_transcripts  # noqa: E402
+from devpoints_eval import DATA, EMPLOYEE, as_answers, competency_accuracy, evaluate, load_transcripts  # noqa: E402
 
 from bot.coach.base import PointDraft  # noqa: E402
 from bot.coach.gaps import sentences  # noqa: E402
@@ -83,12 +84,13 @@ def memo_embedder() -> Embed:
 
 def tune(sets: dict[str, list[dict]]) -> None:
     """Grid over the learned path's parameters on the validation sets (dev + held-out + held-out 2, never the
-    blind set). Rule fixed before the search: the highest worse-of-the-two held-out F1, with precision >= 0.45 on
-    both held-out sets and dev F1 >= 0.75."""
+    blind set). Rule: the highest worse-of-the-two held-out F1, with precision >= 0.45 on both held-out sets and dev
+    F1 >= 0.65 (0.75 before the competency head's cue features were scaled down: dev was seen while the cue lexicon
+    was written, and its F1 leans on it)."""
     coach = OfflineCoach(embed=memo_embedder())
     results = []
     grid = itertools.product(
-        (0.55, 0.6, 0.65), (0.1, 0.15, 0.2), (0.5, 1.0, 2.0), (0.0, 2.0), (0.4, 0.5), (True, False)
+        (0.5, 0.55, 0.6, 0.65), (0.1, 0.15, 0.2), (0.5, 1.0, 2.0), (0.0, 2.0), (0.3, 0.4, 0.5), (True,)
     )
     for th, qprior, answer_w, focus, minc, per_answer in grid:
         coach.params = LearnedParams(
@@ -101,7 +103,7 @@ def tune(sets: dict[str, list[dict]]) -> None:
         )
         s = {name: evaluate(coach.find_points, ts) for name, ts in sets.items()}
         held = [v for k, v in s.items() if k != "dev (seen)"]
-        ok = all(v.precision >= 0.45 for v in held) and s["dev (seen)"].f1 >= 0.75
+        ok = all(v.precision >= 0.45 for v in held) and s["dev (seen)"].f1 >= 0.65
         results.append((ok, round(min(v.f1 for v in held), 3), (th, qprior, answer_w, focus, minc, per_answer), s))
     for ok, worst, cfg, s in sorted(results, key=lambda r: (r[0], r[1]), reverse=True)[:15]:
         figures = "  ".join(f"{k} {v.precision:.2f}/{v.recall:.2f}/{v.f1:.2f}" for k, v in s.items())
@@ -109,15 +111,35 @@ def tune(sets: dict[str, list[dict]]) -> None:
         print(f"     threshold, question prior, answer weight, focus, min competency, one per answer = {cfg}")
 
 
+def confusion(sets: dict[str, list[dict]]) -> None:
+    """The shipped coach's competency on each labelled gap sentence, and which pairs it confuses."""
+    coach = OfflineCoach(embed=memo_embedder())
+    pairs: Counter[tuple[str, str]] = Counter()
+    for name, ts in sets.items():
+        right, total, wrong = competency_accuracy(coach, ts)
+        print(f"{name:12} competency right on {right}/{total} labelled gap sentences ({right / max(total, 1):.2f})")
+        if name != "dev (seen)":
+            pairs.update((g, p) for g, p, _ in wrong)
+    print("held-out confusions (labelled -> predicted):")
+    for (g, p), n in pairs.most_common():
+        print(f"  {n:2d}  {g} -> {p}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tune", action="store_true", help="grid-search the learned path's parameters (validation sets)")
     ap.add_argument("--no-blind", action="store_true", help="leave the blind set out (while the method is not final)")
+    ap.add_argument(
+        "--confusion", action="store_true", help="competency accuracy on the labelled gap sentences (validation sets)"
+    )
     args = ap.parse_args()
     sets = {"dev (seen)": load_transcripts(DATA)}
     for name, file in (("held-out", "transcripts_holdout.jsonl"), ("held-out 2", "transcripts_holdout2.jsonl")):
         if DATA.with_name(file).exists():
             sets[name] = load_transcripts(DATA.with_name(file))
+    if args.confusion:
+        confusion(sets)
+        return
     if args.tune:
         tune(sets)  # the blind set is loaded below, after this return
         return

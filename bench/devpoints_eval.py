@@ -76,3 +76,26 @@ def evaluate(find_points, transcripts: list[dict], *, need_evidence: bool = True
                 score.fp += 1
         score.fn += len(gold)
     return score
+
+
+def competency_accuracy(coach, transcripts: list[dict]) -> tuple[int, int, list[tuple[str, str, str]]]:  # type: ignore[no-untyped-def]
+    """How often the learned path's competency is right on the labelled gap sentences themselves, whether or not
+    they would pass the gap threshold: (right, total, [(gold, predicted, evidence) for the wrong ones])."""
+    right, total, wrong = 0, 0, []
+    ids = coach.matcher.model.ids
+    for t in transcripts:
+        scored = coach.score_candidates(as_answers(t), EMPLOYEE)
+        if scored is None:
+            continue
+        for g in t["gaps"]:
+            rows = [i for i, c in enumerate(scored.cands) if _evidence_matches(g, c.sentence)]
+            if not rows:
+                continue
+            total += 1
+            i = max(rows, key=lambda r: scored.post[r].max())
+            pred = ids[int(scored.post[i].argmax())]
+            if pred == g["competency"]:
+                right += 1
+            else:
+                wrong.append((g["competency"], pred, scored.cands[i].sentence))
+    return right, total, wrong

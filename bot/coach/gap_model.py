@@ -7,7 +7,8 @@ training only; the evaluation transcripts are never used), saved as `bot/coach/d
 * competency head: softmax regression over the embedding and the competency cue hits;
 * neighbour bank: the training gap sentences and the competency descriptors, so that a story-told gap can be
   matched to the most similar written stories of each competency (k nearest, mean cosine);
-* `mix`: how the two competency signals are combined, chosen by grouped cross-validation on the training sentences.
+* `mix`: how the two competency signals are combined (neighbour weight, temperature, k: chosen by grouped
+  cross-validation on the training sentences) and the scale of the cue features in the head (`cue_scale`).
 
 The model is read-only once loaded, so listener threads and the analysis thread can share it.
 """
@@ -24,7 +25,7 @@ import numpy as np
 from bot.coach.gaps import gap_features
 
 MODEL_FILE = Path(__file__).parent / "data" / "gap_model.npz"
-DEFAULT_MIX = {"knn": 1.0, "temp": 0.05, "k": 3.0}
+DEFAULT_MIX = {"knn": 1.0, "temp": 0.05, "k": 3.0, "cue_scale": 1.0}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -49,9 +50,12 @@ def featurize(embeddings: np.ndarray, sentences: Sequence[str], managers: Sequen
     return np.hstack([embeddings.astype(np.float32), lex, np.ones((len(sentences), 1), np.float32)])
 
 
-def comp_features(embeddings: np.ndarray, cue_hits: np.ndarray) -> np.ndarray:
-    """Competency-head features: the embedding, the (capped) cue hits per competency, a bias."""
-    cues = np.minimum(np.asarray(cue_hits, dtype=np.float32), 2.0) / 2
+def comp_features(embeddings: np.ndarray, cue_hits: np.ndarray, cue_scale: float = 1.0) -> np.ndarray:
+    """Competency-head features: the embedding, the (capped) cue hits per competency scaled by `cue_scale`, a bias.
+
+    A small scale keeps the cue words from dominating the nearly unregularised head: cue words mostly name the
+    setting of a story (a customer, a dashboard), not the behaviour that makes it a gap."""
+    cues = cue_scale * np.minimum(np.asarray(cue_hits, dtype=np.float32), 2.0) / 2
     return np.hstack([embeddings.astype(np.float32), cues, np.ones((len(embeddings), 1), np.float32)])
 
 
@@ -122,7 +126,7 @@ class GapModel:
 
     def competency_logits(self, emb: np.ndarray, cue_hits: np.ndarray) -> np.ndarray:
         """(n, competencies) log-scores for gap sentences; softmax them for a distribution."""
-        head = log_softmax(comp_features(emb, cue_hits) @ self.comp_w)
+        head = log_softmax(comp_features(emb, cue_hits, self.mix.get("cue_scale", 1.0)) @ self.comp_w)
         if not len(self.bank):
             return head
         knn = neighbour_scores(emb, self.bank, self.bank_labels, len(self.competencies), int(self.mix["k"]))

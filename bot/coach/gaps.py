@@ -347,6 +347,16 @@ def _third_party_subject(sentence: str, cue: str) -> bool:
     return bool(_EN_THIRD_SUBJECT.search(before)) and not _EN_SELF.search(before)
 
 
+def about_others_only(sentence: str) -> bool:
+    """True when a sentence names someone else ("my colleague", "he", "同事") and never its author (I/me/我).
+
+    An employee's "My colleague keeps missing deadlines; her manager is on it" is not the employee's own gap."""
+    s = sentence.strip()
+    if _is_zh(s):
+        return "我" not in s and bool(_ZH_THIRD_SUBJECT.search(s))
+    return not _EN_SELF.search(s) and bool(_EN_THIRD_SUBJECT.search(s))
+
+
 def gap_features(sentence: str, *, author_is_manager: bool) -> list[float]:
     """Interpretable lexical features for the learned gap classifier (see `bot.coach.gap_model`)."""
     s = sentence.strip()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bot.coach.gaps import gap_signal, sentences
@@ -178,3 +180,93 @@ def test_shipped_model_has_a_neighbour_bank_for_every_competency() -> None:
 def test_a_managers_own_gap_is_never_the_employees_point(coach: OfflineCoach, text: str) -> None:
     assert coach.find_points([_q(text, "behaviour_capability_02", MGR)], EMP) == []
     assert coach.find_points([_q(text, "behaviour_capability_02", EMP)], EMP) != []  # the employee's words: a point
+
+
+def test_cue_scale_weighs_only_the_cue_columns_and_old_models_keep_full_cues(tmp_path: Path) -> None:
+    from bot.coach.gap_model import GapModel, comp_features, load_gap_model
+
+    emb, hits = np.full((1, 4), 0.5), np.array([[3.0, 1.0, 0.0]])
+    full, small = comp_features(emb, hits), comp_features(emb, hits, 0.1)
+    assert full[0].tolist() == [0.5] * 4 + [1.0, 0.5, 0.0, 1.0]  # capped at 2 hits, halved, then the bias
+    assert np.allclose(small[0, 4:7], 0.1 * full[0, 4:7]) and (small[0, :4] == full[0, :4]).all()
+    path = tmp_path / "model.npz"
+    GapModel(np.zeros(3), np.zeros((8, 3)), ["a", "b", "c"], 0.5, mix={"knn": 1.0, "temp": 0.05, "k": 3.0}).save(path)
+    assert load_gap_model(path).mix["cue_scale"] == 1.0  # a model saved before the scale existed
+
+
+def test_scored_candidates_are_aligned_and_the_points_come_from_them(coach: OfflineCoach) -> None:
+    story, competency = STORY_GAPS[1]
+    answers = [*NOT_GAPS[:3], _q(story, "goal_progress_02")]
+    scored = coach.score_candidates(answers, EMP)
+    assert scored is not None
+    n = len(scored.cands)
+    assert scored.proba.shape == scored.scores.shape == scored.rule.shape == (n,)
+    assert scored.post.shape == (n, 12) and np.allclose(scored.post.sum(axis=1), 1.0)
+    i = next(i for i, c in enumerate(scored.cands) if c.sentence == story)
+    assert coach.matcher.model.ids[int(scored.post[i].argmax())] == competency
+    assert coach.score_candidates([], EMP) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "others_only"),
+    [
+        ("My colleague on the billing team keeps missing deadlines; her manager is on it.", True),
+        ("He rarely replies to the vendor on time.", True),
+        ("同事总是拖到最后一天才交材料。", True),
+        ("A colleague keeps missing deadlines and I cover for him instead of telling him.", False),
+        ("同事总是拖到最后一天，我每次都替他补上。", False),
+        ("I keep missing deadlines.", False),
+    ],
+)
+def test_sentences_about_someone_else_only(sentence: str, others_only: bool) -> None:
+    from bot.coach.gaps import about_others_only
+
+    assert about_others_only(sentence) is others_only
+
+
+# Explicit first-person gaps: the sentence says what the skill is. None is in the training or evaluation data.
+EXPLICIT_GAPS = [
+    ("I struggle to present the roadmap to the leadership team; my slides never land.", "communication"),
+    ("I'm not good at delegating; I end up redoing my team's work myself.", "coaching"),
+    ("I find it hard to work out which of my tasks matter most each morning.", "planning"),
+    ("我不擅长在评审会上把方案讲清楚，大家总是听不明白。", "communication"),
+    ("我不太会看数据，报表里的指标变化我解释不了。", "data_analysis"),
+    ("我不擅长给组员提改进意见，总怕他们不高兴。", "feedback"),
+]
+
+
+@pytest.mark.parametrize("question", ["opening_01", "behaviour_capability_01", "behaviour_capability_10"])
+@pytest.mark.parametrize(("text", "competency"), EXPLICIT_GAPS, ids=lambda v: str(v)[:24])
+def test_explicit_first_person_gaps_get_their_competency(
+    coach: OfflineCoach, text: str, competency: str, question: str
+) -> None:
+    # behaviour_capability_01 invites a strength ("when were you at your best?"): outright gap language still counts
+    points = coach.find_points([_q(text, question)], EMP)
+    assert [p.competency for p in points] == [competency]
+    assert points[0].evidence in text
+
+
+def test_the_clause_that_names_the_skill_speaks_for_its_answer(coach: OfflineCoach) -> None:
+    """One point per answer; of its sentences that make a point, the clearest one is shown, not merely the one
+    that reads most like a gap (here the vague second clause, whose competency is ambiguous)."""
+    text, competency = EXPLICIT_GAPS[0]
+    scored = coach.score_candidates([_q(text, "opening_01")], EMP)
+    assert scored is not None and len(scored.cands) == 2
+    (point,) = coach.find_points([_q(text, "opening_01")], EMP)
+    assert point.competency == competency and point.evidence == scored.cands[0].sentence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My teammate struggles to present to the leadership team and her slides never land.",
+        "He is not good at delegating and keeps redoing everyone's work.",
+        "同事汇报的时候总是讲不清重点，领导经常听不明白。",
+        "I'm good at presenting to the leadership team; my slides always land.",
+        "I'm really good at delegating, my reports own their projects end to end.",
+        "我很擅长在评审会上讲方案，大家都说思路清楚。",
+    ],
+)
+def test_a_colleagues_gap_or_a_strength_is_no_point(coach: OfflineCoach, text: str) -> None:
+    for question in ("opening_01", "behaviour_capability_01"):
+        assert coach.find_points([_q(text, question)], EMP) == []
