@@ -56,6 +56,19 @@ CHANGED_MAX = 500  # more people written between two checks (an import): the cac
 MAX_ENTRIES = 20_000  # a workspace's people; beyond this the cache starts over rather than grow without bound
 
 log = logging.getLogger(__name__)
+_PERSON_CLASS = Person.__mapper__.class_manager  # type: ignore[attr-defined]
+
+
+def _copy(data: dict[str, Any]) -> Person:
+    """A new, detached Person with the values of a cached row. The row was validated when it was read from the store,
+    so the copy skips `Person(**data)` (pydantic validation and one instrumented set per field: 40 us, against 2 here,
+    and a thread reply looks up five people); the ORM still knows it (`session.merge` takes it)."""
+    person = _PERSON_CLASS.new_instance()
+    person.__dict__.update(data)
+    object.__setattr__(person, "__pydantic_fields_set__", set(data))
+    return person
+
+
 _caches: weakref.WeakSet[PersonCache] = weakref.WeakSet()
 _MISSING = object()
 
@@ -96,7 +109,7 @@ class PersonCache:
             generation = self._generation
         if hit is not _MISSING and now < hit[0]:  # type: ignore[index]
             data = hit[1]  # type: ignore[index]
-            return None if data is None else Person(**data)
+            return None if data is None else _copy(data)
         with session_scope(self.engine) as session:
             person = get_person(session=session, slack_id=slack_id)
             data = person.model_dump() if person is not None else None
@@ -105,7 +118,7 @@ class PersonCache:
                 if len(self._rows) >= MAX_ENTRIES:
                     self._rows.clear()
                 self._rows[slack_id] = (now + self.ttl * (1 - self.spread * random.random()), data)
-        return None if data is None else Person(**data)
+        return None if data is None else _copy(data)
 
     def _check_for_changes(self, now: float) -> None:
         """Drop what other processes wrote since the last check (one thread checks; the others go on)."""

@@ -93,6 +93,22 @@ def test_callers_get_copies(services: Services) -> None:
         assert get_person(session=s, slack_id="U1").name == "Erik"  # type: ignore[union-attr]
 
 
+def test_a_copy_is_a_whole_person_the_orm_can_merge(services: Services) -> None:
+    cache = PersonCache(services.engine, ttl=3600)
+    _add(services, "U1", name="Erik", locale="de", timezone="Europe/Berlin", manager_slack_id="U0")
+    copy = cache.get("U1")
+    with session_scope(services.engine) as s:
+        stored = get_person(session=s, slack_id="U1")
+        assert copy is not None and stored is not None
+        assert copy.model_dump() == stored.model_dump() and copy is not stored
+    copy.locale = "fr"  # a caller changing its copy and saving it, as the ORM's merge allows
+    with session_scope(services.engine) as s:
+        s.merge(copy)
+    with session_scope(services.engine) as s:
+        assert get_person(session=s, slack_id="U1").locale == "fr"  # type: ignore[union-attr]
+    assert cache.get("U1").locale == "fr"  # type: ignore[union-attr]  # its own write dropped the entry
+
+
 def _update_behind_the_orm(services: Services, slack_id: str, locale: str) -> None:
     """Another process's ORM write: the UPDATE stamps `updated_at` (the column's onupdate)."""
     with services.engine.begin() as c:
