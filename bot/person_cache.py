@@ -56,14 +56,14 @@ CHANGED_MAX = 500  # more people written between two checks (an import): the cac
 MAX_ENTRIES = 20_000  # a workspace's people; beyond this the cache starts over rather than grow without bound
 
 log = logging.getLogger(__name__)
-_PERSON_CLASS = Person.__mapper__.class_manager  # type: ignore[attr-defined]
+_PERSON_MANAGER = Person.__mapper__.class_manager  # type: ignore[attr-defined]
 
 
 def _copy(data: dict[str, Any]) -> Person:
     """A new, detached Person with the values of a cached row. The row was validated when it was read from the store,
     so the copy skips `Person(**data)` (pydantic validation and one instrumented set per field: 40 us, against 2 here,
     and a thread reply looks up five people); the ORM still knows it (`session.merge` takes it)."""
-    person = _PERSON_CLASS.new_instance()
+    person = _PERSON_MANAGER.new_instance()
     person.__dict__.update(data)
     object.__setattr__(person, "__pydantic_fields_set__", set(data))
     return person

@@ -343,8 +343,9 @@ class OfflineCoach:
             return []
         cands, proba, scores, post, rule = scored.cands, scored.proba, scored.scores, scored.post, scored.rule
         answer_of = np.array([c.answer for c in cands])
-        passes = (scores >= prm.threshold) & (post.max(axis=1) >= prm.min_competency)
-        confidence = _confidence(scores, post.max(axis=1), rule)
+        top = post.max(axis=1)  # the winning competency's probability
+        passes = (scores >= prm.threshold) & (top >= prm.min_competency)
+        confidence = _confidence(scores, top, rule)
         eligible = np.ones(len(cands), dtype=bool)
         if prm.one_per_answer:
             # An answer tells one story: one sentence speaks for it. Of its sentences that make a point (gap score
