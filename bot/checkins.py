@@ -7,6 +7,7 @@ is stored at once, verbatim, keyed by its Slack ts, so a retried event never sto
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -236,6 +237,33 @@ def _thread_id(services: Services, channel_id: str, thread_ts: str) -> int | Non
     return found.id
 
 
+# A reply can reach us between the root's post and the write that records its ts (the first question comes after that
+# write, so only a quick "hi" or a reply under load races it). Such a reply waits for the record a little; if it is
+# still missing, the request fails and Slack delivers it again, instead of it being taken for a reply to no check-in.
+ROOT_WAIT_S = 2.0
+ROOT_PENDING_FOR = timedelta(minutes=2)
+
+
+class ThreadNotReady(RuntimeError):
+    """A reply to a check-in whose root is still being recorded: refused, so that Slack delivers it again."""
+
+
+def _await_root(services: Services, channel_id: str, thread_ts: str, user: str) -> int | None:
+    """The check-in of a thread whose root may still be being recorded: None when `user` has no such check-in."""
+    if not user:
+        return None
+    with session_scope(services.engine) as session:
+        if not repo.root_pending_for(session=session, user=user, since=services.now() - ROOT_PENDING_FOR):
+            return None
+    deadline = time.monotonic() + ROOT_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        cid = _thread_id(services, channel_id, thread_ts)
+        if cid is not None:
+            return cid
+    raise ThreadNotReady(f"thread {thread_ts} of {user}: a check-in root is still being recorded")
+
+
 def store_reply(
     services: Services, *, channel_id: str, thread_ts: str, user: str, text: str, ts: str
 ) -> tuple[CheckIn, Turn | None] | None:
@@ -244,7 +272,7 @@ def store_reply(
     `reply`."""
     if word_command(text) is None:
         for _ in range(2):
-            cid = _thread_id(services, channel_id, thread_ts)
+            cid = _thread_id(services, channel_id, thread_ts) or _await_root(services, channel_id, thread_ts, user)
             if cid is None:
                 return None
             checkin, turn = _answer(services, cid, user=user, text=text, ts=ts, thread=(channel_id, thread_ts))
@@ -254,6 +282,8 @@ def store_reply(
                 _thread_ids.pop((channel_id, thread_ts), None)
         return None
     found = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
+    if found is None and _await_root(services, channel_id, thread_ts, user) is not None:
+        found = find_by_thread(services, channel_id=channel_id, thread_ts=thread_ts)
     if found is None:
         return None
     return found, reply(

@@ -25,6 +25,13 @@ _OPEN_BETWEEN = (
 )
 _BY_THREAD = select(CheckIn).where(CheckIn.channel_id == bindparam("channel"), CheckIn.thread_ts == bindparam("ts"))
 _BY_THREAD_LOCKED = _BY_THREAD.with_for_update()
+# An open check-in of this person whose root message is being posted (its thread not recorded yet), started lately.
+_ROOT_PENDING = select(CheckIn.id).where(
+    CheckIn.state == "open",
+    col(CheckIn.thread_ts).is_(None),
+    col(CheckIn.started_at) >= bindparam("since"),
+    (CheckIn.employee_slack_id == bindparam("user")) | (CheckIn.manager_slack_id == bindparam("user")),
+)
 _BY_ID = select(CheckIn).where(CheckIn.id == bindparam("id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _COUNT_GUIDED = select(func.count(CheckIn.id)).where(
@@ -59,6 +66,11 @@ def open_checkin_between(*, session: Session, manager_slack_id: str, employee_sl
 def checkin_by_thread(*, session: Session, channel_id: str, thread_ts: str, lock: bool = False) -> CheckIn | None:
     q = _BY_THREAD_LOCKED if lock else _BY_THREAD
     return session.exec(q, params={"channel": channel_id, "ts": thread_ts}).first()
+
+
+def root_pending_for(*, session: Session, user: str, since: datetime) -> bool:
+    """Whether `user` has an open check-in started since `since` whose root message is not recorded yet."""
+    return session.exec(_ROOT_PENDING, params={"user": user, "since": since}).first() is not None
 
 
 def get_checkin(*, session: Session, checkin_id: int, lock: bool = False) -> CheckIn | None:

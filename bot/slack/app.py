@@ -13,6 +13,7 @@ from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
+from bot.checkins import ThreadNotReady
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import listeners
@@ -67,9 +68,12 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], context: dict[str, Any], logger: logging.Logger) -> Any:
-        log.exception("listener failed: %s", type(error).__name__, exc_info=error)
         if context.get("event_id"):
             release_event(services, context["event_id"])  # let Slack's retry redo it
+        if isinstance(error, ThreadNotReady):  # Slack's retry stores it: a "try again" would make it twice
+            log.warning("%s; Slack will deliver the reply again", error)
+            return BoltResponse(status=500, body="")
+        log.exception("listener failed: %s", type(error).__name__, exc_info=error)
         user, channel = _where(body)
         if user and channel:
             tell_error(client, user=user, channel=channel, locale=context.get("locale"), thread_ts=_thread(body))

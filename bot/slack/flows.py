@@ -124,12 +124,20 @@ def post_root(services: Services, client: WebClient, c: CheckIn, started: Starte
         employee=started.employee.name,
     )
     root = client.chat_postMessage(channel=channel, text=text, blocks=to_dicts(blocks))
-    c = checkins.attach_thread(services, checkin_id=c.id or 0, channel_id=channel, thread_ts=root["ts"])
+    c.channel_id, c.thread_ts = channel, root["ts"]  # what follows goes to the thread; the record of it comes after
     if started.reflection_answers and started.manager:
         _share_reflection(client, c, started)
     if started.manager:
         _offer_kudos_evidence(services, client, c, started.manager)
     post_question(services, client, c)
+    _record_thread(services, c)
+
+
+def _record_thread(services: Services, c: CheckIn) -> CheckIn:
+    """Record a check-in's thread once its first question is up: a reply that comes sooner waits for this record
+    (`checkins.store_reply`) and so answers that question, after it, instead of racing it."""
+    channel, ts = c.channel_id or "", c.thread_ts or ""
+    return checkins.attach_thread(services, checkin_id=c.id or 0, channel_id=channel, thread_ts=ts)
 
 
 def _offer_kudos_evidence(services: Services, client: WebClient, c: CheckIn, manager: Person) -> None:
@@ -373,8 +381,10 @@ def start_reflection_flow(
         return StartOutcome(False, t(r.key, locale, **r.kw))
     channel = client.conversations_open(users=employee_slack_id)["channel"]["id"]
     root = client.chat_postMessage(channel=channel, text=t("checkin_reflection_root", locale))
-    c = checkins.attach_thread(services, checkin_id=started.checkin.id or 0, channel_id=channel, thread_ts=root["ts"])
+    c = started.checkin
+    c.channel_id, c.thread_ts = channel, root["ts"]
     post_question(services, client, c)
+    c = _record_thread(services, c)
     note = "" if started.employee.manager_slack_id else t("checkin_no_manager", locale)
     return StartOutcome(True, note, channel, root["ts"], c.id)
 

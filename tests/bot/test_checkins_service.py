@@ -225,3 +225,43 @@ def test_check_in_locks_serialise_one_check_in_and_are_not_kept_per_check_in(org
     assert order == ["first", "second"]
     gc.collect()
     assert 7 not in checkins._locks and 8 not in checkins._locks
+
+
+def test_a_reply_that_races_the_roots_record_waits_for_it_and_is_stored(
+    org: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    checkins._thread_ids.clear()
+    started = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    # the root is posted (ts 100.1) and its reply arrives before the ts is recorded; the record follows 0.2 s later
+    attach = threading.Timer(
+        0.2, lambda: checkins.attach_thread(org, checkin_id=started.checkin.id or 0, channel_id="G1", thread_ts="100.1")
+    )
+    attach.start()
+    try:
+        got = checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="hi there", ts="100.2")
+    finally:
+        attach.join()
+    assert got is not None and got[1] is not None and got[1].checkin.step == 1
+    with Session(org.engine) as s:
+        assert [a.text for a in s.exec(select(Answer)).all()] == ["hi there"]
+    # someone with no check-in being started: a reply in an unknown thread is no check-in's, at once
+    assert checkins.store_reply(org, channel_id="G1", thread_ts="7.7", user="U0OTH", text="x", ts="7.8") is None
+
+
+def test_a_reply_whose_root_is_never_recorded_is_refused_for_a_retry_and_old_pending_roots_are_ignored(
+    org: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkins._thread_ids.clear()
+    monkeypatch.setattr(checkins, "ROOT_WAIT_S", 0.1)
+    checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    with pytest.raises(checkins.ThreadNotReady):  # the request fails, so Slack delivers the reply again
+        checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="hi", ts="100.2")
+    with pytest.raises(checkins.ThreadNotReady):  # a steering word alike
+        checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0MGR", text="done", ts="100.3")
+    # a root whose post failed long ago (its check-in still open, no thread): other threads are not held up by it
+    org.clock = lambda: T0 + checkins.ROOT_PENDING_FOR + timedelta(seconds=1)
+    assert checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="hi", ts="100.4") is None
+    with Session(org.engine) as s:
+        assert s.exec(select(Answer)).all() == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlmodel import Session, select
 
 from bot.demo.sandbox import Sandbox
@@ -157,3 +160,66 @@ def test_mixed_language_pair_gets_one_language_in_the_closing_message(sandbox: S
     assert "小结" in text and "发展点" in text
     for english in ("Summary", "Development points", "Why flagged", "Agree", "I see it differently"):
         assert english not in text
+
+
+def test_a_reply_racing_the_roots_record_is_stored_and_one_never_recorded_is_left_to_slacks_retry(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from bot import checkins
+
+    sb = sandbox
+    real_attach = checkins.attach_thread
+    replies: list = []
+
+    def slow_attach(services, *, checkin_id, channel_id, thread_ts):  # type: ignore[no-untyped-def]
+        # the root is posted; Erik replies before its ts is recorded (a database slow under load)
+        t = threading.Thread(
+            target=lambda: replies.append(
+                sb.driver.message("U0EMP", channel_id, "Hi! Busy weeks.", thread_ts=thread_ts)
+            )
+        )
+        t.start()
+        time.sleep(0.4)
+        attached = real_attach(services, checkin_id=checkin_id, channel_id=channel_id, thread_ts=thread_ts)
+        t.join()
+        return attached
+
+    monkeypatch.setattr(checkins, "attach_thread", slow_attach)
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP>")
+    root = thread_root(sb)
+    posts = wait_thread_posts(sb, root["channel"], root["ts"], 2)  # the first question, then the second
+    assert "2/8" in str(posts[-1]["blocks"]) and replies[0].status == 200
+    with Session(sb.services.engine) as s:
+        assert [a.text for a in s.exec(select(Answer))] == ["Hi! Busy weeks."]
+    # a root whose ts is never recorded (the process died between the post and the write): 500, no "try again" note
+    # (Slack delivers it again, so a resent message would be stored twice)
+    monkeypatch.setattr(checkins, "ROOT_WAIT_S", 0.2)
+    monkeypatch.setattr(checkins, "attach_thread", lambda *a, **kw: None)
+    with Session(sb.services.engine) as s:
+        c = s.exec(select(CheckIn)).one()
+        c.state = "done"
+        s.add(c)
+        s.commit()
+    started = checkins.start_guided(sb.services, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    notes = len(sb.stub.calls_of("chat.postEphemeral"))
+    sent = sb.driver.message("U0EMP", root["channel"], "hello?", thread_ts="1999.000001")
+    assert sent.status == 500
+    time.sleep(0.3)
+    assert len(sb.stub.calls_of("chat.postEphemeral")) == notes
+    real_attach(sb.services, checkin_id=started.checkin.id or 0, channel_id=root["channel"], thread_ts="1999.000001")
+    again = sb.driver.message(
+        "U0EMP",
+        root["channel"],
+        "hello?",
+        thread_ts="1999.000001",
+        ts=sent.ts,
+        event_id=sent.event_id,
+        retry=1,
+        record=False,
+    )
+    assert again.status == 200
+    sb.stub.wait_for(lambda s: any(c.params.get("thread_ts") == "1999.000001" for c in s.calls_of("chat.postMessage")))
+    with Session(sb.services.engine) as s:
+        assert [a.text for a in s.exec(select(Answer).where(Answer.checkin_id == started.checkin.id))] == ["hello?"]

@@ -12,8 +12,10 @@ import hashlib
 import itertools
 import json
 import random
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,8 +155,20 @@ class SlackStub:
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise TimeoutError("the sandbox did not see the expected Slack call in time")
+                raise TimeoutError("the sandbox did not see the expected Slack call in time\n" + self._diagnosis())
             time.sleep(0.02)
+
+    def _diagnosis(self, last: int = 12) -> str:
+        """The last calls seen and what every thread of the process is doing (for a test that timed out)."""
+        with self._lock:
+            calls = self.calls[-last:]
+        lines = [f"last {len(calls)} calls:"]
+        lines += [f"  {c.at:.3f} {c.method} {c.status} {str(c.params)[:160]}" for c in calls]
+        names = {t.ident: t.name for t in threading.enumerate()}
+        for ident, frame in sys._current_frames().items():
+            stack = "".join(traceback.format_stack(frame, limit=8))
+            lines.append(f"thread {names.get(ident, ident)}:\n{stack}")
+        return "\n".join(lines)
 
     def wait_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
         return self.wait_for(lambda s: (c := s.calls_of(method)) and len(c) >= count and c, timeout)
