@@ -289,6 +289,33 @@ def sounds_resolved(sentence: str) -> bool:
     return _scan(sentence.strip()).resolved
 
 
+# A capability stated as the speaker's own strength ("I'm good at…", "我很擅长…"). Only for the question prior: the
+# learned classifier's features are the lexicons above, and this list is not one of them.
+_EN_STRENGTH = re.compile(
+    r"\bi'?m (really |pretty |quite |very |genuinely )?(good|great|strong|confident|comfortable|at ease) "
+    r"(at|with|in|when|doing|running|leading|presenting)\b|\bi am (really |pretty |quite |very )?(good|great|strong) "
+    r"at\b|\b(is|are) (one of )?my (strengths?|strong suits?|superpowers?)\b|\bcomes? naturally to me\b|"
+    r"\bi (really )?(enjoy|love) (it|doing|running|leading|presenting|writing|coaching|mentoring)\b|"
+    r"\b(went|goes|go) (really |very |pretty )?(well|smoothly)\b|\bmy (strength|strong suit)\b",
+    re.I,
+)
+_ZH_STRENGTH = ("擅长", "拿手", "得心应手", "强项", "很有信心", "游刃有余", "很顺手", "很顺利", "做得很好", "优势")
+_ZH_NOT_STRENGTH = ("不擅长", "不太擅长", "不够擅长", "没信心", "没有信心", "不顺利", "不太顺利", "没有优势")
+_EN_NEGATED = re.compile(r"\b(not|never|isn'?t|aren'?t|wasn'?t|don'?t|didn'?t)\b", re.I)
+
+
+def sounds_strength(sentence: str) -> bool:
+    """True when a sentence states one of the speaker's strengths and holds no gap language ("I'm good at…")."""
+    s = sentence.strip()
+    sc = _scan(s)
+    if sc.hits:
+        return False
+    if sc.zh:
+        return any(w in s for w in _ZH_STRENGTH) and not any(w in s for w in _ZH_NOT_STRENGTH)
+    m = _EN_STRENGTH.search(s)
+    return m is not None and not _EN_NEGATED.search(s[: m.start()])
+
+
 def about_author_only(sentence: str) -> bool:
     """True when a sentence speaks of its author (I/me/我) and of nobody else (no you/he/she/他/她/你).
 

@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 
 from bot.coach.base import Analysis, PointDraft
-from bot.coach.gaps import _is_zh, about_author_only, about_others_only, gap_signal, sentences, sounds_resolved
+from bot.coach.gaps import (
+    _is_zh,
+    about_author_only,
+    about_others_only,
+    gap_signal,
+    sentences,
+    sounds_resolved,
+    sounds_strength,
+)
 from knowledge.competencies import CompetencyModel, load_competency_model
 from prompts.questions import load_bank
 from storage.models import Answer
@@ -177,8 +185,8 @@ def question_prior(question_id: str | None, topic: str, weight: float, *, rule: 
     """+weight for questions that invite a difficulty, -weight for those inviting strengths, plans or requests.
 
     What the sentence says outright wins over what the question invites: explicit gap language (`rule`) is not
-    discounted under a strength question, and a problem said to be solved (`resolved`) is not raised under a
-    difficulty question."""
+    discounted under a strength question, and a problem said to be solved or a strength said outright (`resolved`:
+    `sounds_resolved` or `sounds_strength`) is not raised under a difficulty question."""
     if question_id in DIFFICULTY_QUESTIONS:
         return 0.0 if resolved else weight
     if question_id in STRENGTH_QUESTIONS or topic in QUIET_TOPICS:
@@ -327,7 +335,7 @@ class OfflineCoach:
                         c.topic,
                         prm.question_prior,
                         rule=bool(rule[i]),
-                        resolved=sounds_resolved(c.sentence),
+                        resolved=sounds_resolved(c.sentence) or sounds_strength(c.sentence),
                     )
                     + prm.topic_prior.get(c.topic, 0.0)
                     for i, c in enumerate(cands)

@@ -270,3 +270,36 @@ def test_the_clause_that_names_the_skill_speaks_for_its_answer(coach: OfflineCoa
 def test_a_colleagues_gap_or_a_strength_is_no_point(coach: OfflineCoach, text: str) -> None:
     for question in ("opening_01", "behaviour_capability_01"):
         assert coach.find_points([_q(text, question)], EMP) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm good at presenting to the leadership team; my slides always land.",
+        "I'm really good at delegating, my reports own their projects end to end.",
+        "我很擅长在评审会上讲方案，大家都说思路清楚。",
+        "Honestly nothing felt hard; the migration went really smoothly.",
+    ],
+)
+def test_a_strength_given_to_a_difficulty_question_is_no_point(coach: OfflineCoach, text: str) -> None:
+    # "Which part of your work felt harder than it should?" invites a gap story (a prior on the score); a strength
+    # said outright does not get that prior
+    assert coach.find_points([_q(text, "behaviour_capability_10")], EMP) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "strength"),
+    [
+        ("I'm good at presenting to the leadership team", True),
+        ("I'm not good at presenting to the leadership team", False),
+        ("Writing specs is one of my strengths", True),
+        ("I'm good at coding but I struggle to estimate", False),
+        ("我很擅长跟客户沟通", True),
+        ("我不太擅长跟客户沟通", False),
+        ("It never went well with that client", False),
+    ],
+)
+def test_strengths_said_outright(sentence: str, strength: bool) -> None:
+    from bot.coach.gaps import sounds_strength
+
+    assert sounds_strength(sentence) is strength
