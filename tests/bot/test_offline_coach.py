@@ -296,6 +296,7 @@ def test_a_strength_given_to_a_difficulty_question_is_no_point(coach: OfflineCoa
         ("I'm good at coding but I struggle to estimate", False),
         ("我很擅长跟客户沟通", True),
         ("我不太擅长跟客户沟通", False),
+        ("做预算不是我的强项", False),
         ("It never went well with that client", False),
     ],
 )
