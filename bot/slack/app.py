@@ -61,6 +61,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         # (bot.slack.executor; with Bolt's FIFO pool they waited behind thread replies: p99 1.9 s at 100 req/s).
         listener_executor=AckFirstExecutor(LISTENER_THREADS, thread_name_prefix="listener", ack_workers=ACK_THREADS),
     )
+    app.use(_SharedClient(client))
     for make in (make_dedupe, make_person_context, make_thread_store):
         app.use(_Direct(make(services)))
     listeners.register(app, services)
@@ -75,7 +76,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
             return BoltResponse(status=500, body="")
         log.exception("listener failed: %s", type(error).__name__, exc_info=error)
         user, channel = _where(body)
-        if user and channel:
+        if user and channel and context.get("authorize_result") is not None:  # never for an unverified request
             tell_error(client, user=user, channel=channel, locale=context.get("locale"), thread_ts=_thread(body))
         return BoltResponse(status=500, body="")
 
@@ -97,6 +98,18 @@ class _Direct(Middleware):
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> Any:  # noqa: A002
         return self.func(body=req.body, context=req.context, next=next)
+
+
+class _SharedClient(Middleware):
+    """Listeners get the app's client, not the new WebClient Bolt builds for every request: the same token (one
+    workspace), and its kept-alive connections to Slack (`KeepAliveWebClient`) outlive the request."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> Any:  # noqa: A002
+        req.context["client"] = self.client
+        return next()
 
 
 def _match_body(func: Callable[..., bool], req: BoltRequest, resp: BoltResponse | None = None) -> bool:

@@ -7,6 +7,7 @@ time in the thread, the manager's private tip, and the closing summary with poin
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,8 +130,7 @@ def post_root(services: Services, client: WebClient, c: CheckIn, started: Starte
         _share_reflection(client, c, started)
     if started.manager:
         _offer_kudos_evidence(services, client, c, started.manager)
-    post_question(services, client, c)
-    _record_thread(services, c)
+    post_question(services, client, c, before_tip=lambda: _record_thread(services, c))
 
 
 def _record_thread(services: Services, c: CheckIn) -> CheckIn:
@@ -179,8 +179,10 @@ def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
     )
 
 
-def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
-    """Post the current question in the thread and the manager's coaching tip privately."""
+def post_question(
+    services: Services, client: WebClient, c: CheckIn, *, before_tip: Callable[[], Any] | None = None
+) -> None:
+    """Post the current question in the thread and the manager's coaching tip privately (`before_tip` runs between)."""
     bank = load_bank()
     q = checkins.question_at(c)
     employee = cached_person(services, c.employee_slack_id)  # every answer posts a question: no session for these
@@ -199,6 +201,8 @@ def post_question(services: Services, client: WebClient, c: CheckIn) -> None:
         checkin_id=c.id or 0, n=c.step + 1, total=len(c.question_ids), topic=topic, texts=texts, locales=locales
     )
     client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text="\n".join(texts), blocks=to_dicts(blocks))
+    if before_tip is not None:
+        before_tip()
     if manager is not None and c.kind == "guided":
         client.chat_postEphemeral(
             channel=c.channel_id or "",
@@ -383,8 +387,7 @@ def start_reflection_flow(
     root = client.chat_postMessage(channel=channel, text=t("checkin_reflection_root", locale))
     c = started.checkin
     c.channel_id, c.thread_ts = channel, root["ts"]
-    post_question(services, client, c)
-    c = _record_thread(services, c)
+    post_question(services, client, c, before_tip=lambda: _record_thread(services, c))
     note = "" if started.employee.manager_slack_id else t("checkin_no_manager", locale)
     return StartOutcome(True, note, channel, root["ts"], c.id)
 

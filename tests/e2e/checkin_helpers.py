@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.checkins import find_by_thread
 from bot.demo.sandbox import Sandbox
 
 
@@ -19,7 +20,12 @@ def thread_root(sb: Sandbox, before: int = 0) -> dict[str, Any]:
         return roots[-1] if roots else None
 
     call = sb.stub.wait_for(find)
-    return {"channel": call.params["channel"], "ts": call.response["ts"]}
+    channel, ts = call.params["channel"], call.response["ts"]
+    # the thread is recorded once its first question is up (as a person sees it: the check-in has started)
+    # (a sandbox around another process has no store here: its replies wait for the record in the app instead)
+    if sb.services is not None:
+        sb.stub.wait_for(lambda _: find_by_thread(sb.services, channel_id=channel, thread_ts=ts) is not None)
+    return {"channel": channel, "ts": ts}
 
 
 def bot_thread_posts(sb: Sandbox, channel: str, ts: str) -> list[dict[str, Any]]:
