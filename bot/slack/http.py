@@ -75,6 +75,13 @@ def make_wsgi(app: App, ready: Callable[[], bool]) -> Callable[..., Iterable[byt
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        if environ.get("PATH_INFO") == "/slack/events" and not (stamp.isascii() and stamp.isdigit()):
+            # Slack signs with whole seconds; anything else is no signature at all (slack_sdk's verifier would raise
+            # on it, and the error would reach the app's error handler as a failed listener: a 500)
+            log.warning("refused a request without a valid signature timestamp")
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+            return [b""]
         try:
             return bolt(environ, start_response)
         except Exception as exc:  # noqa: BLE001 - Bolt parses the body before it verifies the signature, and a

@@ -47,8 +47,15 @@ def test_forged_and_stale_requests_get_401_and_store_nothing(sandbox: Sandbox) -
     assert wrong_secret.slash("U0EMP", "/checkin", "").status == 401
     with Session(sandbox.services.engine) as s:
         assert s.exec(select(ProcessedEvent).where(ProcessedEvent.event_id == "EvFORGED")).first() is None
+    # a timestamp that is no whole number of seconds: 401 too (not a 500), and nothing said to the channel it names
+    form = b"command=%2Fcheckin&text=&user_id=U0EMP&channel_id=C0EVIL&team_id=T0TEAM"
+    for stamp in ("abc", "", "1e9", " 1700000000", "17000000.5", "0x10", "-5"):
+        headers = {"X-Slack-Request-Timestamp": stamp}
+        assert d.send(form, "application/x-www-form-urlencoded", headers=headers, signature="v0=00").status == 401
+        assert d.send(body, "application/json", headers=headers, signature="v0=00").status == 401
     time.sleep(0.2)
     assert sandbox.stub.calls_of("chat.postMessage") == []
+    assert sandbox.stub.calls_of("chat.postEphemeral") == []
 
 
 def test_event_retry_has_no_second_effect(sandbox: Sandbox) -> None:
