@@ -151,7 +151,7 @@ def forget_person(services: Services, *, slack_id: str, actor: str | None = None
             s.add(p)
             bump("development_point")
         for a in s.exec(select(DevelopmentAction).where(DevelopmentAction.person_slack_id == slack_id)).all():
-            a.person_slack_id = anon
+            a.person_slack_id, a.why = anon, ERASED  # the why quotes the point's evidence
             s.add(a)
             bump("action")
         for r in s.exec(select(LearningRecord).where(LearningRecord.person_slack_id == slack_id)).all():

@@ -2,8 +2,9 @@
 
 What is erased (replaced by `[erased]`, like `bot.privacy.forget_person`): answer texts and their earlier
 versions (reflections are answers too), check-in summaries, development-point evidence, reasons and dispute
-notes, kudos messages, and the message payloads of old deliveries. Processed-event rows (retry dedupe) older
-than 7 days are deleted: Slack never retries that late. Every run is idempotent and is written to the audit log.
+notes, development actions' reasons (they quote the evidence), kudos messages, and the message payloads of old
+deliveries. Processed-event rows (retry dedupe) older than 7 days are deleted: Slack never retries that late. Every
+run is idempotent and is written to the audit log.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from sqlmodel import col, select
 from bot.privacy import ERASED
 from bot.services import Services
 from storage.db import session_scope
-from storage.models import Answer, AuditLog, CheckIn, Delivery, DevelopmentPoint, ProcessedEvent, Recognition
+from storage.models import (
+    Answer,
+    AuditLog,
+    CheckIn,
+    Delivery,
+    DevelopmentAction,
+    DevelopmentPoint,
+    ProcessedEvent,
+    Recognition,
+)
 
 EVENTS_KEPT = timedelta(days=7)
 
@@ -41,6 +51,10 @@ def prune(services: Services, *, now: datetime | None = None) -> dict[str, int]:
         "development_point": update(DevelopmentPoint)
         .where(col(DevelopmentPoint.created_at) < before, col(DevelopmentPoint.evidence) != ERASED)
         .values(evidence=ERASED, reason="", dispute_text=None),
+        # an action's "why" quotes the point's evidence ("…, tied to: “…”")
+        "action": update(DevelopmentAction)
+        .where(col(DevelopmentAction.created_at) < before, col(DevelopmentAction.why) != ERASED)
+        .values(why=ERASED),
         "recognition": update(Recognition)
         .where(col(Recognition.created_at) < before, col(Recognition.message) != ERASED)
         .values(message=ERASED),

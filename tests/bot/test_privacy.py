@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.privacy import forget_person, write_export
 from bot.services import Services
 from storage.db import session_scope
-from storage.models import Answer, CheckIn, DevelopmentPoint, Person, Recognition
+from storage.models import Answer, CheckIn, DevelopmentAction, DevelopmentPoint, Person, Recognition
 from storage.people import upsert_person
 
 
@@ -39,6 +39,7 @@ def _seed(services: Services) -> None:
             )
         )
         s.add(Recognition(giver_slack_id="U0MGR", receivers=["U0EMP"], message="great demo"))
+        s.add(DevelopmentAction(person_slack_id="U0EMP", title="A course", why="Tied to: “my secret answer”"))
 
 
 def test_export_person_has_verbatim_answers(services: Services) -> None:
@@ -66,6 +67,7 @@ def test_forget_erases_texts_and_ids_but_keeps_counts(services: Services) -> Non
         assert s.exec(select(DevelopmentPoint)).one().competency == "communication"
         assert s.exec(select(Person).where(Person.forgotten == True)).one().name == ""  # noqa: E712
         assert len(s.exec(select(Recognition)).all()) == 1
+        assert s.exec(select(DevelopmentAction)).one().title == "A course"  # the action is counted still
 
 
 def test_cli_export_and_forget(tmp_path: Path) -> None:

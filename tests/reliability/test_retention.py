@@ -12,7 +12,16 @@ from bot.retention import prune
 from bot.services import Services
 from scheduler import jobs
 from storage.db import session_scope
-from storage.models import Answer, AuditLog, CheckIn, Delivery, DevelopmentPoint, ProcessedEvent, Recognition
+from storage.models import (
+    Answer,
+    AuditLog,
+    CheckIn,
+    Delivery,
+    DevelopmentAction,
+    DevelopmentPoint,
+    ProcessedEvent,
+    Recognition,
+)
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=3 * 365 + 1)  # just past the default retention of three years
@@ -58,6 +67,11 @@ def _seed(services: Services) -> None:
                     created_at=at,
                 )
             )
+            s.add(
+                DevelopmentAction(
+                    person_slack_id="UE", title="Course", why=f"Practises feedback, tied to: “ev {i}”", created_at=at
+                )
+            )
             s.add(Recognition(giver_slack_id="UM", receivers=["UE"], message=f"thanks {i}", created_at=at))
             s.add(Delivery(key=f"k{i}", recipient_slack_id="UE", payload={"text": "hi"}, status="sent", created_at=at))
         s.add(ProcessedEvent(event_id="Ev-old", received_at=NOW - timedelta(days=8)))
@@ -72,6 +86,7 @@ def test_prune_erases_old_texts_keeps_counts_and_is_idempotent(services: Service
         "answer": 1,
         "checkin_summary": 1,
         "development_point": 1,
+        "action": 1,
         "recognition": 1,
         "processed_event": 1,
         "delivery": 1,
@@ -86,6 +101,8 @@ def test_prune_erases_old_texts_keeps_counts_and_is_idempotent(services: Service
         points = s.exec(select(DevelopmentPoint).order_by(DevelopmentPoint.id)).all()
         assert [(p.evidence, p.reason, p.dispute_text) for p in points] == [(ERASED, "", None), ("ev 1", "why", "no")]
         assert [r.message for r in s.exec(select(Recognition).order_by(Recognition.id))] == [ERASED, "thanks 1"]
+        whys = [a.why for a in s.exec(select(DevelopmentAction).order_by(DevelopmentAction.id))]
+        assert whys == [ERASED, "Practises feedback, tied to: “ev 1”"]
         assert [d.payload for d in s.exec(select(Delivery).order_by(Delivery.id))] == [{}, {"text": "hi"}]
         assert [e.event_id for e in s.exec(select(ProcessedEvent))] == ["Ev-new"]
         assert [a.action for a in s.exec(select(AuditLog))] == ["retention.prune"]
