@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from knowledge import shipped_vectors
 from knowledge.assemble import build_index, situations_for, view_texts
@@ -35,8 +36,11 @@ from storage.courses import (
     upsert_courses,
 )
 from storage.db import exclusive_file_lock, session_scope
+from storage.models import AuditLog
 
 log = logging.getLogger(__name__)
+INGEST_ACTION = "knowledge.ingest"
+_INGESTED = select(AuditLog.id).where(AuditLog.action == INGEST_ACTION).limit(1)
 
 # Fusion settings chosen on the odd-numbered (tuning) half of the labelled set; see bench/bench_retrieval.py.
 DENSE_WEIGHT, LEXICAL_WEIGHT, LEARNED_WEIGHT, FUSION_K = 1.0, 0.3, 1.0, 10
@@ -167,6 +171,9 @@ class KnowledgeBase:
             with session_scope(self.engine) as session:
                 counts = upsert_courses(session=session, records=records)
                 removed = delete_courses_except(session=session, keep={r.id for r in records}) if replace else []
+                # the record that this store's catalog is its operator's: emptied on purpose, it is not reseeded
+                detail = {**counts, "removed": len(removed), "replace": replace}
+                session.add(AuditLog(actor_slack_id=None, action=INGEST_ACTION, detail=detail))
             report = IngestReport(**counts, removed=len(removed))
             records_now = self.records()
             with self._shared_store():
@@ -180,14 +187,16 @@ class KnowledgeBase:
             return report
 
     def ensure_seeded(self) -> int:
-        """Load the shipped catalog into an empty store (vectors follow lazily); returns courses added.
+        """Load the shipped catalog into a store that never had one (vectors follow lazily); returns courses added.
+
+        A store emptied by `knowledge ingest --replace` stays empty: an ingest leaves a record in the audit log.
 
         `serve` and `growthloop worker` started together on a new database both find it empty: the one whose insert
         loses the race finds the catalog there and goes on (it used to die on the duplicate key, and with it every
         analysis the worker was to run)."""
         try:
             with session_scope(self.engine) as session:
-                if count_courses(session=session):
+                if count_courses(session=session) or session.exec(_INGESTED).first() is not None:
                     return 0
                 counts = upsert_courses(session=session, records=shipped_catalog())
         except IntegrityError:

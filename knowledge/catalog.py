@@ -1,8 +1,12 @@
-"""Course catalogs in the contract format (JSONL or CSV): strict parsing with line numbers.
+"""Course catalogs in the contract format (JSONL or CSV): parsing with line numbers.
 
 Fields: `id,title,summary,competencies,language,duration_minutes,format,url`. `competencies` is a list in
 JSONL and `;`-separated in CSV. A file is accepted whole or not at all: the first bad line is reported with
-its number and the reason.
+its number and the reason. Rejected: a missing or duplicate id, an id with `|` or control characters, a missing
+title, an unknown competency, a language other than en/zh, a duration that is no positive number, a url that is
+not http(s). Tolerated, as another system's export has them: fields beyond the contract's (ignored), any format
+word (the five known ones and their common spellings are normalised: "project practice" is `project`), a
+language tag like `zh-CN`, a fractional or "15 min" duration (rounded up to whole minutes).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -22,7 +27,26 @@ SHIPPED_CATALOG = Path(__file__).parent / "data" / "catalog.jsonl"
 FIELDS = ("id", "title", "summary", "competencies", "language", "duration_minutes", "format", "url")
 LANGUAGES = ("en", "zh")
 FORMATS = ("video", "article", "exercise", "mentoring", "project")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_ID = re.compile(r"^[^|\x00-\x1f\x7f]{1,128}$")  # `|` separates the fields of a button's value
+_FORMAT_WORDS = {
+    "project_practice": "project",
+    "practice": "project",
+    "practical_project": "project",
+    "projects": "project",
+    "videos": "video",
+    "exercises": "exercise",
+    "mentor": "mentoring",
+    "mentorship": "mentoring",
+    "articles": "article",
+    "reading": "article",
+    "视频": "video",
+    "文章": "article",
+    "练习": "exercise",
+    "导师": "mentoring",
+    "导师辅导": "mentoring",
+    "项目实践": "project",
+}
+_MINUTES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes?|分钟)?\s*$", re.I)
 
 
 class CatalogError(ValueError):
@@ -60,31 +84,35 @@ class CourseRecord:
 
 
 def _int_minutes(value: object) -> int:
+    """Whole minutes (a fraction rounds up; "15 min" and "15分钟" are 15); ValueError when it is no number."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
-        n = value
-    elif isinstance(value, float) and value.is_integer():
-        n = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+").isdigit():
-        n = int(value.strip())
-    elif isinstance(value, str) and re.fullmatch(r"\s*-\d+\s*", value):
-        n = int(value)
-    else:
-        raise ValueError
-    return n
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return math.ceil(value)
+    if isinstance(value, str) and (m := _MINUTES.match(value)):
+        return math.ceil(float(m.group(1)))
+    raise ValueError
+
+
+def _format(value: object) -> str:
+    word = re.sub(r"[\s-]+", "_", str(value or "").strip().lower())
+    return _FORMAT_WORDS.get(word, word) or "article"
+
+
+def _language(value: object) -> str:
+    tag = str(value or "").strip().lower().replace("_", "-")
+    return tag.split("-", 1)[0] if tag.split("-", 1)[0] in LANGUAGES else tag
 
 
 def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRecord:
     """Turn one raw row into a CourseRecord or raise CatalogError naming the line and the reason."""
-    unknown_fields = sorted(set(row) - set(FIELDS))
-    if unknown_fields:
-        raise CatalogError(line, f"unknown field(s): {', '.join(unknown_fields)}")
     cid = str(row.get("id") or "").strip()
     if not cid:
         raise CatalogError(line, "missing id")
     if not _ID.match(cid):
-        raise CatalogError(line, f"bad id {cid!r} (letters, digits, - _ . : only)")
+        raise CatalogError(line, f"bad id {cid!r} (at most 128 characters, no | or control characters)")
     title = str(row.get("title") or "").strip()
     if not title:
         raise CatalogError(line, f"course {cid}: missing title")
@@ -100,20 +128,18 @@ def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRe
     for c in comp_list:
         if c not in known:
             raise CatalogError(line, f"course {cid}: unknown competency {c!r}")
-    language = str(row.get("language") or "").strip()
+    language = _language(row.get("language"))
     if language not in LANGUAGES:
         raise CatalogError(line, f"course {cid}: bad language {language!r} (en or zh)")
     try:
         minutes = _int_minutes(row.get("duration_minutes"))
     except ValueError:
         raise CatalogError(
-            line, f"course {cid}: duration_minutes must be a whole number, got {row.get('duration_minutes')!r}"
+            line, f"course {cid}: duration_minutes must be a number of minutes, got {row.get('duration_minutes')!r}"
         ) from None
     if minutes <= 0:
         raise CatalogError(line, f"course {cid}: duration_minutes must be positive, got {minutes}")
-    fmt = str(row.get("format") or "").strip()
-    if fmt not in FORMATS:
-        raise CatalogError(line, f"course {cid}: bad format {fmt!r} ({', '.join(FORMATS)})")
+    fmt = _format(row.get("format"))
     url = str(row.get("url") or "").strip()
     if url and not url.startswith(("http://", "https://")):
         raise CatalogError(line, f"course {cid}: url must start with http:// or https://")
@@ -142,7 +168,7 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise CatalogError(max(reader.line_num, 1), f"malformed CSV header ({exc})") from None
-    missing = [f for f in ("id", "title", "language", "duration_minutes", "format") if f not in header]
+    missing = [f for f in ("id", "title", "language", "duration_minutes") if f not in header]
     if missing:
         raise CatalogError(1, f"CSV header lacks {', '.join(missing)} (expected {','.join(FIELDS)})")
     reader.fieldnames = header

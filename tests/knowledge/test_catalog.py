@@ -37,11 +37,14 @@ def test_shipped_catalog_is_valid() -> None:
         ({"competencies": ["telepathy"]}, "unknown competency"),
         ({"duration_minutes": -5}, "must be positive"),
         ({"duration_minutes": 0}, "must be positive"),
-        ({"duration_minutes": 7.5}, "whole number"),
-        ({"duration_minutes": "ten"}, "whole number"),
+        ({"duration_minutes": "-3 min"}, "must be positive"),
+        ({"duration_minutes": "ten"}, "number of minutes"),
+        ({"duration_minutes": None}, "number of minutes"),
         ({"language": "fr"}, "bad language"),
-        ({"format": "podcast"}, "bad format"),
+        ({"language": ""}, "bad language"),
         ({"title": ""}, "missing title"),
+        ({"id": "a|b"}, "bad id"),
+        ({"url": "javascript:alert(1)"}, "url must start"),
     ],
 )
 def test_jsonl_bad_line_has_number_and_reason(bad: dict, reason: str) -> None:
@@ -49,6 +52,21 @@ def test_jsonl_bad_line_has_number_and_reason(bad: dict, reason: str) -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog(_jsonl(GOOD, {**GOOD, "id": "c0"}, row), "jsonl")
     assert err.value.line == 3 and reason in err.value.reason
+
+
+def test_what_another_systems_export_has_is_tolerated() -> None:
+    rows = [
+        {**GOOD, "id": "course 1", "format": "Project practice", "tags": ["x"], "level": 2, "duration_minutes": 7.5},
+        {**GOOD, "id": "c2", "format": "podcast", "language": "zh-CN", "duration_minutes": "15 min"},
+        {**GOOD, "id": "课程-3", "format": "", "language": "EN", "duration_minutes": "20分钟"},
+        {k: v for k, v in {**GOOD, "id": "c4"}.items() if k not in ("format", "summary", "url")},
+    ]
+    got = [(r.id, r.format, r.language, r.duration_minutes) for r in parse_catalog(_jsonl(*rows), "jsonl")]
+    assert got == [("course 1", "project", "en", 8), ("c2", "podcast", "zh", 15), ("课程-3", "article", "en", 20),
+                   ("c4", "article", "en", 10)]
+    csv_text = "id,title,language,duration_minutes,provider\nc1,T,zh,5,Acme\n"  # no format, summary, url columns
+    [rec] = parse_catalog(csv_text, "csv")
+    assert (rec.id, rec.format, rec.summary, rec.competencies) == ("c1", "article", "", ())
 
 
 def test_jsonl_broken_json_and_empty_competencies() -> None:

@@ -49,6 +49,14 @@ def test_rebuild_and_seed(kb: KnowledgeBase, hashing: HashingEmbedder) -> None:
     assert kb.rebuild() == len(shipped_catalog()) and kb.store.count() == len(shipped_catalog())
 
 
+def test_a_catalog_emptied_on_purpose_is_not_reseeded(kb: KnowledgeBase) -> None:
+    assert kb.ensure_seeded() == len(shipped_catalog())
+    rep = kb.ingest([], replace=True)  # `knowledge ingest empty.jsonl --replace`
+    assert rep.removed == len(shipped_catalog()) and _ids(kb) == set()
+    assert kb.ensure_seeded() == 0 and _ids(kb) == set()  # the next start does not bring the shipped one back
+    assert kb.search("giving feedback", 3) == []
+
+
 def test_bad_file_writes_nothing(tmp_path: Path) -> None:
     from bot.cli import app
 
