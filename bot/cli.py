@@ -82,7 +82,7 @@ def people_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
         n = import_people(services, decode_people_file(file.read_bytes()))
     except ImportError_ as exc:
         fail(f"{file}: {exc}; nothing was written")
-    typer.echo(f"imported {n} people")
+    typer.echo(f"imported {n} {'person' if n == 1 else 'people'}")
 
 
 @app.command()

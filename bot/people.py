@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlmodel import Session, select
+
 from bot.i18n import norm_locale
 from bot.services import Services
 from storage.db import session_scope
@@ -96,6 +98,7 @@ def import_people(services: Services, text: str) -> int:
     rows = parse_people_csv(text)
     s = services.settings
     with session_scope(services.engine) as session:
+        _refuse_manager_cycles(session, rows)
         for r in rows:
             v = r.values
             slack = (
@@ -115,6 +118,21 @@ def import_people(services: Services, text: str) -> int:
                 profile_synced=bool(slack),
             )
     return len(rows)
+
+
+def _refuse_manager_cycles(session: Session, rows: list[PersonRow]) -> None:
+    """Raise ImportError_ naming the first row whose manager chain (this file over the store) comes back to it."""
+    managers = {sid: mgr for sid, mgr in session.exec(select(Person.slack_id, Person.manager_slack_id)).all()}
+    managers.update({r.values["slack_id"]: r.values["manager_slack_id"] or None for r in rows})
+    for r in rows:
+        start = r.values["slack_id"]
+        chain, at = [start], managers.get(start)
+        while at is not None and at not in chain:
+            chain.append(at)
+            at = managers.get(at)
+        if at == start:
+            loop = " → ".join([*chain, start])
+            raise ImportError_(f"line {r.line}: {start}'s managers lead back to them ({loop})")
 
 
 def _slack_profile(services: Services, slack_id: str) -> dict[str, Any]:

@@ -47,6 +47,20 @@ def test_a_bad_row_names_its_line_and_writes_nothing(services: Services, row: st
     assert _count(services) == 0
 
 
+def test_a_manager_cycle_is_refused_in_the_file_or_through_the_store(services: Services) -> None:
+    two = HEADER + "U0A,Ann,,U0B,t,r,UTC,en,false\nU0B,Bob,,U0A,t,r,UTC,en,false\n"
+    with pytest.raises(ImportError_, match=r"line 2: U0A's managers lead back to them \(U0A → U0B → U0A\)"):
+        import_people(services, two)
+    assert _count(services) == 0
+    chain = HEADER + "U0A,Ann,,,t,r,UTC,en,false\nU0B,Bob,,U0A,t,r,UTC,en,false\nU0C,Cy,,U0B,t,r,UTC,en,false\n"
+    assert import_people(services, chain) == 3  # a chain is fine, and a manager nobody imported yet too
+    assert import_people(services, HEADER + "U0D,Di,,U0NOBODY,t,r,UTC,en,false\n") == 1
+    closing = HEADER + "U0E,Ed,,,t,r,UTC,en,false\nU0A,Ann,,U0C,t,r,UTC,en,false\n"  # U0A → U0C → U0B → U0A
+    with pytest.raises(ImportError_, match="line 3: U0A's managers lead back"):
+        import_people(services, closing)
+    assert _count(services) == 4  # nothing of that file was written (U0E neither)
+
+
 def test_wrong_header_is_line_1(services: Services) -> None:
     with pytest.raises(ImportError_, match="line 1"):
         import_people(services, "id,name\nU0A,Ann\n")
