@@ -80,6 +80,10 @@ class Preferences:
     role_terms: tuple[str, ...] = ()  # lexical cues of the person's role
     downrank: frozenset[str] = frozenset()  # courses marked "Not relevant"
     language_boost: float = 1.5
+    # The person's language comes first: of the best `language_window` x k courses, those in the person's language
+    # lead, then the rest; when only the other language's courses share a word with the query (a topic only they
+    # cover), those lead with them. (Fused scores are rank-based: a share of the best score says little.)
+    language_window: int = 3
     competency_boost: float = 1.3
     role_boost: float = 1.1
     downrank_factor: float = 0.35
@@ -465,6 +469,8 @@ class HybridIndex:
         if not fused.any():  # nothing matched at all (e.g. only emoji with the lexical index): fall back
             fused = np.where(allowed, 1.0 / (rrf_k + np.arange(1, n + 1)), 0.0)
         order = np.argsort(-fused, kind="stable")[:k]
+        if prefs is not None and prefs.language and len(order):
+            order = self._own_language_first(fused, prefs, k, ranks.get("lexical", {}))
         return [
             Hit(
                 self.courses[i],
@@ -475,6 +481,16 @@ class HybridIndex:
             for i in order
             if fused[i] > 0
         ]
+
+    def _own_language_first(self, fused: np.ndarray, p: Preferences, k: int, lexical: dict[int, int]) -> np.ndarray:
+        """The top k, the person's language first (see `Preferences.language_window`), the rest after them."""
+        ranked = np.argsort(-fused, kind="stable")
+        ranked = ranked[fused[ranked] > 0][: max(p.language_window, 1) * k]
+        own = self.language[ranked] == p.language
+        words = np.array([int(i) in lexical for i in ranked], dtype=bool)
+        # the other language's courses lead too when only they share a word with the query (their topic is theirs)
+        lead = own if (own & words).any() or not words.any() else own | words
+        return np.concatenate([ranked[lead], ranked[~lead]])[:k]
 
     def _multipliers(self, p: Preferences) -> np.ndarray:
         mult = np.ones(len(self.courses), dtype=np.float64)

@@ -157,6 +157,16 @@ def test_language_preference_with_fallback(services: Services, kb: KnowledgeBase
     en = learning.recommend(services, person_slack_id="UEN", topic="feedback 反馈", k=3)[1]
     assert zh[0].course_id.endswith("-zh") and sum(x.course_id.endswith("-zh") for x in zh) >= 2
     assert en[0].course_id.endswith("-en") and sum(x.course_id.endswith("-en") for x in en) >= 2
+    # English topics for a Chinese speaker and the other way round: the person's language only, as long as the
+    # catalog has courses on it (each of these gave one course in the other language before the language came first)
+    for person, topic, lang in (
+        ("UEN", "time management", "-en"),
+        ("UEN", "presenting to execs", "-en"),
+        ("UEN", "项目管理", "-en"),
+        ("UZH", "数据分析", "-zh"),
+    ):
+        got = [x.course_id for x in learning.recommend(services, person_slack_id=person, topic=topic, k=3)[1]]
+        assert len(got) == 3 and all(c.endswith(lang) for c in got), (topic, got)
     # a topic only English courses cover still answers the Chinese speaker (fallback to the other language)
     kb.ingest([*shipped_catalog(), _course("only-en", "Zorblax certification prep", "en")])
     assert "only-en" in [x.course_id for x in learning.recommend(services, person_slack_id="UZH", topic="zorblax")[1]]
