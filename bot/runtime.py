@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import threading
 import time
 from typing import Any
@@ -80,19 +81,36 @@ def run_serve(settings: Settings, *, http: bool, host: str, port: int, scheduler
         try:
             from scheduler.runner import start_in_background
 
-            start_in_background(services)
+            services.extras["scheduler_runner"] = start_in_background(services)
         except ImportError:
             log.info("scheduler not available in this build")
     freeze_startup_heap()
     ready.set()
     log.info("ready in %.2f s", time.monotonic() - started)
-    if server is None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        SocketModeHandler(app, settings.slack_app_token).start()
-        return
+    _interrupt_on_sigterm()
     try:
+        if server is None:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(app, settings.slack_app_token).start()
+            return
         while True:
             time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from a process manager: stop taking requests, exit 0
+        log.info("stopping")
+        if server is not None:
+            server.stop()
+        services.extras["finisher"].stop()
+        scheduler_runner = services.extras.get("scheduler_runner")
+        if scheduler_runner is not None:
+            scheduler_runner.stop()
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (what systemd, Docker and Kubernetes send) ends `serve` the way Ctrl-C does."""
+
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)

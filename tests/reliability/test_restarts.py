@@ -238,3 +238,43 @@ def test_postgres_stopped_and_started_under_load(tmp_path: Path, own_pg: OwnClus
 def _pg_texts(sb: Sandbox) -> list[str]:
     with Session(sb.services.engine) as s:
         return [a.text for a in s.exec(select(Answer))]
+
+
+def test_sigterm_stops_serve_cleanly_with_its_scheduler(tmp_path: Path) -> None:
+    """What systemd, Docker and Kubernetes send: serve stops taking requests and exits 0 (it used to die of it)."""
+    stub = SlackStub().start()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-term",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": stub.base_url,
+        "GROWTHLOOP_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gl.db'}",
+    }
+    for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
+        env.pop(k, None)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert b"stopping" in err and b"Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stub.stop()
