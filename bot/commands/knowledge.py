@@ -76,6 +76,7 @@ def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=
     from bot.cli import fail
     from knowledge.retrieval import Filters
 
+    lang = lang.strip().lower() if lang else None
     if lang not in (None, "en", "zh"):
         fail("--lang must be en or zh")
     kb = _kb()

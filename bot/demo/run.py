@@ -41,5 +41,5 @@ def run_demo(
                 repl(sb, tr)
         finally:
             sb.stop()
-    print(f"\nDemo finished. Files are in {out}/")
+    print(f"\n演示结束。文件在 {out}/" if lang == "zh" else f"\nDemo finished. Files are in {out}/")
     return 0

@@ -160,3 +160,14 @@ def test_an_unreachable_chroma_server_is_one_line(tmp_path: Path) -> None:
         },
     )
     assert res.exit_code == 2 and "cannot reach the Chroma server at CHROMA_URL" in res.output, res.output
+
+
+def test_search_language_is_read_in_any_case_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
+    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
+           "CHROMA_URL": None}
+    res = CliRunner().invoke(app, ["knowledge", "search", "反馈", "--json", "--lang", "ZH", "--k", "3"], env=env)
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert len(rows) == 3 and {r["language"] for r in rows} == {"zh"}
+    bad = CliRunner().invoke(app, ["knowledge", "search", "x", "--lang", "fr"], env=env)
+    assert bad.exit_code == 2 and "--lang must be en or zh" in bad.output
