@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import io
 import logging
+import select
 import ssl
 import threading
 from typing import Any
@@ -37,6 +38,18 @@ _STALE: tuple[type[BaseException], ...] = (
 )
 
 
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """An idle kept-alive connection that is readable has been closed by the server (or sent what nobody asked)."""
+    sock = conn.sock
+    if sock is None:
+        return False  # not connected yet: `request` connects
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class KeepAliveWebClient(WebClient):
     """A WebClient whose calls reuse one kept-alive HTTP(S) connection per thread and host."""
 
@@ -47,8 +60,10 @@ class KeepAliveWebClient(WebClient):
     def _connection(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
         conns: dict[tuple[str, str], http.client.HTTPConnection] = self._local.__dict__.setdefault("conns", {})
         conn = conns.get((scheme, netloc))
-        if conn is not None:
+        if conn is not None and not _dropped(conn):
             return conn, False
+        if conn is not None:
+            conn.close()
         if scheme == "https":
             context = self.ssl or ssl.create_default_context()
             conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context)

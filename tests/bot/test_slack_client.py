@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.slack import client as client_module
 from bot.slack.client import KeepAliveWebClient
 
 
@@ -77,7 +78,12 @@ def test_calls_of_one_thread_share_one_connection_and_threads_have_their_own(ser
     assert len({port for port, _, _ in server.seen}) == 2
 
 
-def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_sent_twice(server: _Server) -> None:
+@pytest.mark.parametrize("seen_before_use", [True, False], ids=["found-idle", "found-on-send"])
+def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_sent_twice(
+    server: _Server, seen_before_use: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not seen_before_use:  # the server closes it just as it is reused: the send fails, and is made once more
+        monkeypatch.setattr(client_module, "_dropped", lambda conn: False)
     client = _client(server)
     server.drop_after_reply = True
     for i in range(4):
