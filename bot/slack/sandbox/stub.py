@@ -84,6 +84,9 @@ class SlackStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # a reply is written in two parts (headers, then body): on a kept-alive connection Nagle's algorithm
+            # held the body until the client's delayed ACK, up to 40 ms a call, as Slack's own servers do not
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
