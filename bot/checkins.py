@@ -209,6 +209,16 @@ def attach_thread(services: Services, *, checkin_id: int, channel_id: str, threa
         return checkin
 
 
+def note_channel(services: Services, *, checkin_id: int, channel_id: str) -> None:
+    """The conversation a check-in's root is about to be posted in (its thread is recorded after the first question):
+    a reply there before that record waits for it (`store_reply`); replies elsewhere do not."""
+    with session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
+        if checkin is not None and checkin.thread_ts is None:
+            checkin.channel_id = channel_id
+            session.add(checkin)
+
+
 def find_by_thread(services: Services, *, channel_id: str, thread_ts: str) -> CheckIn | None:
     with session_scope(services.engine) as session:
         return repo.checkin_by_thread(session=session, channel_id=channel_id, thread_ts=thread_ts)
@@ -253,7 +263,8 @@ def _await_root(services: Services, channel_id: str, thread_ts: str, user: str) 
     if not user:
         return None
     with session_scope(services.engine) as session:
-        if not repo.root_pending_for(session=session, user=user, since=services.now() - ROOT_PENDING_FOR):
+        since = services.now() - ROOT_PENDING_FOR
+        if not repo.root_pending_for(session=session, user=user, channel_id=channel_id, since=since):
             return None
     deadline = time.monotonic() + ROOT_WAIT_S
     while time.monotonic() < deadline:

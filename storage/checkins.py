@@ -25,9 +25,11 @@ _OPEN_BETWEEN = (
 )
 _BY_THREAD = select(CheckIn).where(CheckIn.channel_id == bindparam("channel"), CheckIn.thread_ts == bindparam("ts"))
 _BY_THREAD_LOCKED = _BY_THREAD.with_for_update()
-# An open check-in of this person whose root message is being posted (its thread not recorded yet), started lately.
+# An open check-in of this person in this conversation whose root message is being posted (its thread not recorded
+# yet), started lately.
 _ROOT_PENDING = select(CheckIn.id).where(
     CheckIn.state == "open",
+    CheckIn.channel_id == bindparam("channel"),
     col(CheckIn.thread_ts).is_(None),
     col(CheckIn.started_at) >= bindparam("since"),
     (CheckIn.employee_slack_id == bindparam("user")) | (CheckIn.manager_slack_id == bindparam("user")),
@@ -68,9 +70,10 @@ def checkin_by_thread(*, session: Session, channel_id: str, thread_ts: str, lock
     return session.exec(q, params={"channel": channel_id, "ts": thread_ts}).first()
 
 
-def root_pending_for(*, session: Session, user: str, since: datetime) -> bool:
-    """Whether `user` has an open check-in started since `since` whose root message is not recorded yet."""
-    return session.exec(_ROOT_PENDING, params={"user": user, "since": since}).first() is not None
+def root_pending_for(*, session: Session, user: str, channel_id: str, since: datetime) -> bool:
+    """Whether `user` has an open check-in in `channel_id`, started since `since`, whose root is not recorded yet."""
+    params = {"user": user, "channel": channel_id, "since": since}
+    return session.exec(_ROOT_PENDING, params=params).first() is not None
 
 
 def get_checkin(*, session: Session, checkin_id: int, lock: bool = False) -> CheckIn | None:

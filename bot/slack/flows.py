@@ -89,6 +89,7 @@ def start_checkin_flow(
         return StartOutcome(False, t("checkin_being_started", locale, name=name), existing=True)
     try:
         channel = client.conversations_open(users=f"{manager_slack_id},{employee_slack_id}")["channel"]["id"]
+        checkins.note_channel(services, checkin_id=c.id or 0, channel_id=channel)
         post_root(services, client, c, started, channel)
     except Exception:
         checkins.release_root(services, checkin_id=c.id or 0)
@@ -384,6 +385,7 @@ def start_reflection_flow(
     except Refusal as r:
         return StartOutcome(False, t(r.key, locale, **r.kw))
     channel = client.conversations_open(users=employee_slack_id)["channel"]["id"]
+    checkins.note_channel(services, checkin_id=started.checkin.id or 0, channel_id=channel)
     root = client.chat_postMessage(channel=channel, text=t("checkin_reflection_root", locale))
     c = started.checkin
     c.channel_id, c.thread_ts = channel, root["ts"]

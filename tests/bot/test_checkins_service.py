@@ -234,6 +234,7 @@ def test_a_reply_that_races_the_roots_record_waits_for_it_and_is_stored(
 
     checkins._thread_ids.clear()
     started = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    checkins.note_channel(org, checkin_id=started.checkin.id or 0, channel_id="G1")
     # the root is posted (ts 100.1) and its reply arrives before the ts is recorded; the record follows 0.2 s later
     attach = threading.Timer(
         0.2, lambda: checkins.attach_thread(org, checkin_id=started.checkin.id or 0, channel_id="G1", thread_ts="100.1")
@@ -255,7 +256,10 @@ def test_a_reply_whose_root_is_never_recorded_is_refused_for_a_retry_and_old_pen
 ) -> None:
     checkins._thread_ids.clear()
     monkeypatch.setattr(checkins, "ROOT_WAIT_S", 0.1)
-    checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    started = checkins.start_guided(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    checkins.note_channel(org, checkin_id=started.checkin.id or 0, channel_id="G1")
+    # a reply in another conversation of the same person (a DM thread with the bot) does not wait for it
+    assert checkins.store_reply(org, channel_id="D1", thread_ts="100.1", user="U0EMP", text="hi", ts="100.2") is None
     with pytest.raises(checkins.ThreadNotReady):  # the request fails, so Slack delivers the reply again
         checkins.store_reply(org, channel_id="G1", thread_ts="100.1", user="U0EMP", text="hi", ts="100.2")
     with pytest.raises(checkins.ThreadNotReady):  # a steering word alike

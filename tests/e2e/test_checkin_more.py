@@ -203,6 +203,7 @@ def test_a_reply_racing_the_roots_record_is_stored_and_one_never_recorded_is_lef
         s.add(c)
         s.commit()
     started = checkins.start_guided(sb.services, manager_slack_id="U0MGR", employee_slack_id="U0EMP")
+    checkins.note_channel(sb.services, checkin_id=started.checkin.id or 0, channel_id=root["channel"])
     notes = len(sb.stub.calls_of("chat.postEphemeral"))
     sent = sb.driver.message("U0EMP", root["channel"], "hello?", thread_ts="1999.000001")
     assert sent.status == 500

@@ -41,13 +41,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def _serve(
+    env: dict[str, str], port: int, *, scheduler: bool = False, stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--no-scheduler"],
+        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)]
+        + ([] if scheduler else ["--no-scheduler"]),
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     deadline = time.monotonic() + 180  # a loaded CI machine starts serve slowly
     while time.monotonic() < deadline:
@@ -253,23 +256,8 @@ def test_sigterm_stops_serve_cleanly_with_its_scheduler(tmp_path: Path) -> None:
     }
     for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
         env.pop(k, None)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = _serve(env, _free_port(), scheduler=True, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err.decode()[-2000:]
