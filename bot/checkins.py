@@ -302,6 +302,15 @@ def store_reply(
     )
 
 
+def steer_refusal(services: Services, *, checkin_id: int, user: str) -> str:
+    """Why `steer` moved nothing for `user`: the message key (closed, for its two people; else: only the pair)."""
+    with session_scope(services.engine) as session:
+        checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
+    if checkin is not None and user in participants(checkin) and checkin.state != "open":
+        return "checkin_closed"
+    return "checkin_only_pair"
+
+
 def participants(checkin: CheckIn) -> set[str]:
     return {p for p in (checkin.manager_slack_id, checkin.employee_slack_id) if p}
 
@@ -370,15 +379,21 @@ def _answer(
         return checkin, _advance(services, session, checkin, Move.ANSWER, answer)
 
 
-def steer(services: Services, *, checkin_id: int, user: str, move: Move, ts: str | None = None) -> Turn | None:
+def steer(
+    services: Services, *, checkin_id: int, user: str, move: Move, ts: str | None = None, at_step: int | None = None
+) -> Turn | None:
     """Skip / back / done, by button or by word; only the two people of the check-in may steer.
 
-    `ts` is the Slack ts of a steering word typed in the thread: a retried delivery of it moves only once.
+    `ts` is the Slack ts of a steering word typed in the thread: a retried delivery of it moves only once. `at_step`
+    is the step of the question a button was under: a press under an earlier question (or a second press) moves
+    nothing and comes back as a duplicate turn.
     """
     with _lock(checkin_id), session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin_id, lock=True)
         if checkin is None or checkin.state != "open" or user not in participants(checkin):
             return None
+        if at_step is not None and at_step != checkin.step:
+            return Turn(checkin, duplicate=True)
         if ts:
             key = f"move:{checkin_id}:{ts}"[:64]
             if session.get(ProcessedEvent, key) is not None:  # a Slack retry of that word: it moved the check-in

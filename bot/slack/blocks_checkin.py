@@ -45,9 +45,9 @@ def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, 
 def question_blocks(
     *, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str]
 ) -> list[Block]:
-    """One question, numbered, with Skip / Back / Finish."""
+    """One question, numbered, with Skip / Back / Finish (their value: the check-in and this question's step)."""
     loc = locales[0] if locales else "en"
-    value = str(checkin_id)
+    value = f"{checkin_id}:{n - 1}"
     buttons = [ButtonElement(text=t("checkin_btn_skip", loc), action_id="checkin_skip", value=value)]
     if n > 1:
         buttons.append(ButtonElement(text=t("checkin_btn_back", loc), action_id="checkin_back", value=value))

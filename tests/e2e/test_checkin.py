@@ -143,3 +143,31 @@ def test_restart_mid_checkin_resumes_at_the_same_question(tmp_path) -> None:  # 
         assert [a.step for a in _answers(sb2)] == [0, 1, 2]
     finally:
         sb2.stop()
+
+
+def test_a_button_under_an_earlier_question_or_pressed_twice_moves_nothing(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP2>")
+    root = thread_root(sb)
+    q1 = wait_thread_posts(sb, root["channel"], root["ts"], 1)[0]
+    posts = answer(sb, "U0EMP2", root, "Mostly the billing migration.", expect_posts=2)
+    q2 = posts[1]
+
+    def notes(text: str) -> int:
+        return len([c for c in sb.stub.calls_of("chat.postEphemeral") if text in c.params.get("text", "")])
+
+    sb.driver.click("U0EMP2", q1, "checkin_skip")  # under the answered first question: nothing moves
+    sb.stub.wait_for(lambda s: notes("belongs to an earlier question") == 1)
+    sb.driver.click("U0EMP2", q2, "checkin_skip")  # the current question: skipped once ...
+    wait_thread_posts(sb, root["channel"], root["ts"], 3)
+    sb.driver.click("U0EMP2", q2, "checkin_skip")  # ... and a second press of the same button is stale
+    sb.stub.wait_for(lambda s: notes("belongs to an earlier question") == 2)
+    time.sleep(0.3)
+    assert len(bot_thread_posts(sb, root["channel"], root["ts"])) == 3
+    with Session(sb.services.engine) as s:
+        assert s.exec(select(CheckIn)).one().step == 2
+    last = bot_thread_posts(sb, root["channel"], root["ts"])[-1]
+    sb.driver.click("U0MGR", last, "checkin_finish")
+    wait_thread_posts(sb, root["channel"], root["ts"], 4)  # the summary
+    sb.driver.click("U0EMP2", last, "checkin_finish")  # one of the pair, on a closed check-in: told it is closed
+    sb.stub.wait_for(lambda s: notes("already closed") == 1)

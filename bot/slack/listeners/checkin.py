@@ -94,15 +94,25 @@ def register(app: App, services: Services) -> None:
     def nav(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
-        value = str(action.get("value") or "")
-        checkin_id = int(value) if value.isdigit() and len(value) < 10 else 0  # a forged value matches no check-in
-        turn = checkins.steer(services, checkin_id=checkin_id, user=user, move=_MOVES[action["action_id"]])
-        if turn is None:
-            client.chat_postEphemeral(
-                channel=body["channel"]["id"], user=user, text=t("checkin_only_pair", context["locale"])
+        checkin_id, at_step = _nav_value(str(action.get("value") or ""))
+        move = _MOVES[action["action_id"]]
+        turn = checkins.steer(services, checkin_id=checkin_id, user=user, move=move, at_step=at_step)
+        if turn is None or turn.duplicate:
+            key = "checkin_stale_button" if turn is not None else checkins.steer_refusal(
+                services, checkin_id=checkin_id, user=user
             )
+            client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=t(key, context["locale"]))
             return
         flows.continue_after(services, client, turn)
+
+
+def _nav_value(value: str) -> tuple[int, int | None]:
+    """(check-in id, step of the question the button is under) from "12:3"; a value from before steps were in it
+    ("12") has no step. A forged value matches no check-in (id 0)."""
+    cid, _, step = value.partition(":")
+    if not (cid.isdigit() and len(cid) < 10) or (step and not (step.isdigit() and len(step) < 4)):
+        return 0, None
+    return int(cid), int(step) if step else None
 
 
 def _cadence(ack: Ack, services: Services, user: str, loc: str, word: str, arg: str) -> None:
