@@ -461,8 +461,17 @@ def handle_thread_message(
     if found is None:
         return False
     turn = found.turn
-    if turn is None:
-        return True  # a third party, or a closed check-in: ignored
+    if turn is None:  # a third party (ignored), or one of the pair writing in a closed check-in (told, once)
+        user = str(event.get("user") or "")
+        if not is_retry and found.checkin.state not in ("open",) and user in checkins.participants(found.checkin):
+            person = cached_person(services, user)
+            client.chat_postEphemeral(
+                channel=found.checkin.channel_id or "",
+                user=user,
+                thread_ts=found.checkin.thread_ts,
+                text=t("checkin_closed_start_new", norm_locale(person.locale if person else None)),
+            )
+        return True
     if turn.duplicate:
         if not is_retry or _answered_after(client, found.checkin, str(event.get("ts") or "")):
             return True

@@ -171,3 +171,12 @@ def test_a_button_under_an_earlier_question_or_pressed_twice_moves_nothing(sandb
     wait_thread_posts(sb, root["channel"], root["ts"], 4)  # the summary
     sb.driver.click("U0EMP2", last, "checkin_finish")  # one of the pair, on a closed check-in: told it is closed
     sb.stub.wait_for(lambda s: notes("already closed") == 1)
+    # writing in the closed thread: one of the pair is told it was not saved (once per message); a third party is not
+    sb.stub.wait_for(lambda s: any(c.params.get("ts") == root["ts"] for c in s.calls_of("chat.update")), timeout=30)
+    sb.driver.message("U0EMP2", root["channel"], "One more thought: I'd like a mentor.", thread_ts=root["ts"])
+    sb.stub.wait_for(lambda s: notes("so that was not saved") == 1)
+    sb.driver.message("U0EMP3", root["channel"], "hello?", thread_ts=root["ts"])
+    time.sleep(0.5)
+    assert notes("so that was not saved") == 1
+    with Session(sb.services.engine) as s:
+        assert "One more thought" not in str([a.text for a in s.exec(select(Answer))])
