@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.i18n import norm_locale, t
 from bot.services import Services
@@ -201,6 +201,18 @@ def start_course(
             point = s.get(DevelopmentPoint, point_id)
             if point is None or point.person_slack_id != person_slack_id:
                 point_id = None
+        # Start pressed twice, or on an older copy of the suggestion: the course's action is the one already there
+        existing = s.exec(
+            select(DevelopmentAction).where(
+                DevelopmentAction.person_slack_id == person_slack_id,
+                DevelopmentAction.course_id == course_id,
+                col(DevelopmentAction.status).in_(("proposed", "accepted", "started", "done")),
+            )
+        ).first()
+        if existing is not None:
+            if existing.status in ("proposed", "accepted"):
+                repo.set_action_status(session=s, action=existing, status="started", record_status="started")
+            return existing
         action = repo.create_action(
             session=s,
             person_slack_id=person_slack_id,
@@ -224,5 +236,7 @@ def record_outcome(
             return None, "gone"
         if action.person_slack_id != actor_slack_id:
             return action, "not_yours"
-        repo.set_action_status(session=s, action=action, status=status, record_status=record)
+        # a second press, or Start on an older copy of a course already done: nothing changes, nothing is recorded
+        if status != action.status and not (status == "started" and action.status == "done"):
+            repo.set_action_status(session=s, action=action, status=status, record_status=record)
         return action, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ def test_learn_with_topic_answers_in_dm_and_start_creates_action(sandbox: Sandbo
     sent = sandbox.driver.slash("U0EMP", "/learn", "giving feedback to a colleague")
     assert sent.status == 200
     msg = _posted(sandbox, "D0EMP")[0]
+    first_copy = copy.deepcopy(msg)  # the message as first posted (the stub updates its messages in place)
     starts = _buttons(msg, "learn_start")
     assert len(starts) == 3
     assert "feedback" in msg["text"].lower()
@@ -51,6 +53,11 @@ def test_learn_with_topic_answers_in_dm_and_start_creates_action(sandbox: Sandbo
     assert (action.course_id, action.status, rec.status, rec.action_id) == (course_id, "started", "started", action.id)
     updated = sandbox.stub.messages["D0EMP"][-1]
     assert "Started" in str(updated["blocks"]) and _buttons(updated, "learn_done") == [str(action.id)]
+    # Start pressed again on the first copy of the suggestion: the same action, no second record
+    sandbox.driver.click("U0EMP", first_copy, "learn_start", starts[0])
+    sandbox.stub.wait_calls("chat.update", 2)
+    with session_scope(sandbox.services.engine) as s:
+        assert len(s.exec(select(DevelopmentAction)).all()) == 1 and len(s.exec(select(LearningRecord)).all()) == 1
 
 
 def test_dm_learning_question_in_english_and_chinese(sandbox: Sandbox) -> None:
@@ -99,6 +106,7 @@ def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: S
     blocks = action_blocks("Communication", actions, "en")
     client.chat_postMessage(channel=channel, text=action_text("Communication", actions, "en"), blocks=blocks)
     msg = sb.stub.messages[channel][-1]
+    first_copy = copy.deepcopy(msg)  # the message as first posted (the stub updates its messages in place)
     a1, a2, a3 = (str(a.id) for a in actions)
     sb.driver.click("U0EMP2", msg, "learn_done", a1)  # a third person
     refusal = sb.stub.wait_calls("chat.postEphemeral", 1)[0]
@@ -123,6 +131,17 @@ def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: S
         and "Done" in str(final["blocks"])
         and "not relevant" in str(final["blocks"])
     )
+    # Done on the first course; then, from a client that missed the updates, Start on it again and Done again on the
+    # second: both stay done, and nothing more is recorded
+    sb.driver.click("U0EMP", current(), "learn_done", a1)
+    sb.stub.wait_calls("chat.update", 4)
+    sb.driver.click("U0EMP", first_copy, "learn_start", a1)
+    sb.driver.click("U0EMP", first_copy, "learn_done", a2)
+    sb.stub.wait_calls("chat.update", 6)
+    with session_scope(sb.services.engine) as s:
+        assert s.get(DevelopmentAction, actions[0].id).status == "done"  # type: ignore[union-attr]
+        again = sorted((r.action_id, r.status) for r in s.exec(select(LearningRecord)))
+    assert again == sorted([*records, (actions[0].id, "completed")])
     assert pt.id == point.id
 
 
