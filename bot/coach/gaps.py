@@ -361,10 +361,10 @@ def sentences(text: str) -> list[str]:
 
 _EN_THIRD_SUBJECT = re.compile(
     r"\b(my|our|the|their) (tech lead|lead|manager|boss|colleague|colleagues|teammate|teammates|peer|peers|team|"
-    r"designer|pm|vendor|client|customer|director|vp|new hire|intern|reports?)\b|\b(he|she|they)\b",
+    r"designer|pm|vendor|client|customer|director|vp|new hire|intern|reports?)\b|\b(he|she|they|hers|his|theirs)\b",
     re.I,
 )
-_EN_SELF = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|myself)\b", re.I)  # "my X" names someone else
+_EN_SELF = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|myself|mine)\b", re.I)  # "my X" names someone else
 _ZH_THIRD_SUBJECT = re.compile(r"(他们|她们|他|她|对方|同事|领导|老板|组长|新人|其他人|别人)")
 
 
@@ -377,6 +377,9 @@ def _third_party_subject(sentence: str, cue: str) -> bool:
     return bool(_EN_THIRD_SUBJECT.search(before)) and not _EN_SELF.search(before)
 
 
+_NOT_MINE = re.compile(r"\b(not|isn'?t|wasn'?t|never) (mine|me|on me|my (problem|job|call|fault))\b", re.I)
+
+
 def about_others_only(sentence: str) -> bool:
     """True when a sentence names someone else ("my colleague", "he", "同事") and never its author (I/me/我).
 
@@ -384,7 +387,8 @@ def about_others_only(sentence: str) -> bool:
     s = sentence.strip()
     if _is_zh(s):
         return "我" not in s and bool(_ZH_THIRD_SUBJECT.search(s))
-    return not _EN_SELF.search(s) and bool(_EN_THIRD_SUBJECT.search(s))
+    own = _NOT_MINE.sub(" ", s)  # "that's hers, not mine" disowns it: no word of the author's
+    return not _EN_SELF.search(own) and bool(_EN_THIRD_SUBJECT.search(s))
 
 
 def gap_features(sentence: str, *, author_is_manager: bool) -> list[float]:

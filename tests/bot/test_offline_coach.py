@@ -216,6 +216,10 @@ def test_scored_candidates_are_aligned_and_the_points_come_from_them(coach: Offl
         ("A colleague keeps missing deadlines and I cover for him instead of telling him.", False),
         ("同事总是拖到最后一天，我每次都替他补上。", False),
         ("I keep missing deadlines.", False),
+        ("Priya is struggling with slow SQL queries though - that's hers, not mine.", True),
+        ("That deadline was his, and it slipped twice.", True),
+        ("The mistake was mine, not hers.", False),
+        ("It was not my fault, but I still missed it.", False),
     ],
 )
 def test_sentences_about_someone_else_only(sentence: str, others_only: bool) -> None:
