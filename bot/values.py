@@ -65,9 +65,9 @@ class CompanyValues(BaseModel):
 
     def resolve(self, tag: str) -> CompanyValue | None:
         """The value a typed tag means (`customer_first`, `Customer_First`, an alias such as `客户第一`), or None."""
-        key = tag.strip().lstrip("#").casefold()
+        key = _key(tag.strip().lstrip("#"))
         for v in self.values:
-            if key == v.id or key in (a.casefold() for a in v.aliases):
+            if key == v.id or key in (_key(a) for a in (*v.aliases, v.name.en, v.name.zh)):
                 return v
         return None
 
@@ -77,6 +77,11 @@ class CompanyValues(BaseModel):
         except KeyError:
             return value_id
         return f"{v.emoji} {v.name[locale]}"
+
+
+def _key(word: str) -> str:
+    """A tag as compared: case and the spaces, hyphens or underscores between words do not matter."""
+    return re.sub(r"[\s_-]+", "_", word.strip()).casefold()
 
 
 def load_values_file(path: Path) -> CompanyValues:

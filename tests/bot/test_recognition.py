@@ -229,6 +229,14 @@ def test_shipped_values_load_in_both_languages() -> None:
     assert all(v.name.en and v.name.zh and v.description.zh for v in values.values)
 
 
+def test_a_value_is_found_by_its_name_in_either_language_or_a_common_word() -> None:
+    values = load_values()
+    for tag in ("#one_team", "#One-Team", "#一个团队", "#协作", "#Collaboration", "#Customer_first", "#客户第一"):
+        assert values.resolve(tag) is not None, tag
+    assert values.resolve("#协作").id == "one_team"  # type: ignore[union-attr]
+    assert values.resolve("#telepathy") is None
+
+
 @pytest.mark.parametrize(
     "body",
     [
