@@ -170,6 +170,8 @@ def recommend(
     filters, prefs, locale = preferences(services, person_slack_id)
     kb = knowledge_of(services)
     topic = (topic or "").strip()
+    if not any(ch.isalnum() for ch in topic):  # only emoji or punctuation names no topic: answer as for none
+        topic = ""
     if topic:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
         return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=_short(topic, 40)))

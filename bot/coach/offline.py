@@ -445,7 +445,8 @@ def offline_summary(
         head = f"本次共记录 {len(answers)} 条回答，涉及：{'、'.join(topics) or '（无）'}。"
         tail = f"发现 {len(points)} 个发展点：{'、'.join(names)}。" if points else "这次没有发现明显的发展点。"
         return head + tail
-    head = f"{len(answers)} answers captured, covering: {', '.join(topics) or '(none)'}."
+    noun = "answer" if len(answers) == 1 else "answers"
+    head = f"{len(answers)} {noun} captured, covering: {', '.join(topics) or '(none)'}."
     tail = (
         f" {len(points)} development point(s): {', '.join(names)}."
         if points

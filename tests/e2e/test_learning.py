@@ -87,6 +87,9 @@ def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) ->
     for n, odd in enumerate(["🙂🙂🙂", "x" * 10_000, "ÆØÅ ŋ ʃ ʒ"], start=2):
         assert sandbox.driver.slash("U0EMP2", "/learn", odd).status == 200
         assert _posted(sandbox, "D0EMP2", n)[-1]["text"]
+    # only emoji names no topic: the answer is the one for the open points, not "three courses about 🙂🙂🙂"
+    emoji_answer = _posted(sandbox, "D0EMP2", 2)[1]["text"]
+    assert "open development points" in emoji_answer and "🙂" not in emoji_answer
 
 
 def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: Sandbox) -> None:
