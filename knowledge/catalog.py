@@ -26,8 +26,8 @@ from knowledge.competencies import load_competency_model
 SHIPPED_CATALOG = Path(__file__).parent / "data" / "catalog.jsonl"
 FIELDS = ("id", "title", "summary", "competencies", "language", "duration_minutes", "format", "url")
 LANGUAGES = ("en", "zh")
-FORMATS = ("video", "article", "exercise", "mentoring", "project")
 _ID = re.compile(r"^[^|\x00-\x1f\x7f]{1,128}$")  # `|` separates the fields of a button's value
+# Other spellings of the five known formats (video, article, exercise, mentoring, project); any other word is kept.
 _FORMAT_WORDS = {
     "project_practice": "project",
     "practice": "project",
@@ -103,7 +103,8 @@ def _format(value: object) -> str:
 
 def _language(value: object) -> str:
     tag = str(value or "").strip().lower().replace("_", "-")
-    return tag.split("-", 1)[0] if tag.split("-", 1)[0] in LANGUAGES else tag
+    primary = tag.split("-", 1)[0]
+    return primary if primary in LANGUAGES else tag
 
 
 def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRecord:

@@ -468,9 +468,10 @@ class HybridIndex:
             fused *= self._multipliers(prefs)
         if not fused.any():  # nothing matched at all (e.g. only emoji with the lexical index): fall back
             fused = np.where(allowed, 1.0 / (rrf_k + np.arange(1, n + 1)), 0.0)
-        order = np.argsort(-fused, kind="stable")[:k]
-        if prefs is not None and prefs.language and len(order):
-            order = self._own_language_first(fused, prefs, k, ranks.get("lexical", {}))
+        order = np.argsort(-fused, kind="stable")
+        if prefs is not None and prefs.language:
+            order = self._own_language_first(order, fused, prefs, k, ranks.get("lexical", {}))
+        order = order[:k]
         return [
             Hit(
                 self.courses[i],
@@ -482,9 +483,10 @@ class HybridIndex:
             if fused[i] > 0
         ]
 
-    def _own_language_first(self, fused: np.ndarray, p: Preferences, k: int, lexical: dict[int, int]) -> np.ndarray:
-        """The top k, the person's language first (see `Preferences.language_window`), the rest after them."""
-        ranked = np.argsort(-fused, kind="stable")
+    def _own_language_first(
+        self, ranked: np.ndarray, fused: np.ndarray, p: Preferences, k: int, lexical: dict[int, int]
+    ) -> np.ndarray:
+        """`ranked` (best first) cut to the top k, the person's language first (see `Preferences.language_window`)."""
         ranked = ranked[fused[ranked] > 0][: max(p.language_window, 1) * k]
         own = self.language[ranked] == p.language
         words = np.array([int(i) in lexical for i in ranked], dtype=bool)

@@ -463,7 +463,7 @@ def handle_thread_message(
     turn = found.turn
     if turn is None:  # a third party (ignored), or one of the pair writing in a closed check-in (told, once)
         user = str(event.get("user") or "")
-        if not is_retry and found.checkin.state not in ("open",) and user in checkins.participants(found.checkin):
+        if not is_retry and found.checkin.state != "open" and user in checkins.participants(found.checkin):
             person = cached_person(services, user)
             client.chat_postEphemeral(
                 channel=found.checkin.channel_id or "",
