@@ -41,6 +41,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _serve_env(stub: SlackStub, data_dir: Path, database_url: str) -> dict[str, str]:
+    """The environment of a `serve` subprocess against `stub`: HTTP mode, offline coach, embedded Chroma."""
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-restart",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": stub.base_url,
+        "GROWTHLOOP_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+    }
+    for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
+        env.pop(k, None)
+    return env
+
+
 def _serve(
     env: dict[str, str], port: int, *, scheduler: bool = False, stderr: int = subprocess.DEVNULL
 ) -> subprocess.Popen[bytes]:
@@ -77,16 +92,7 @@ def test_kill_9_mid_checkin_then_restart_and_a_slack_retry(tmp_path: Path) -> No
     stub = SlackStub().start()
     stub_users_from_csv(stub, DEMO_PEOPLE.read_text(encoding="utf-8"))
     db = f"sqlite:///{tmp_path / 'gl.db'}"
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-restart",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": stub.base_url,
-        "GROWTHLOOP_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": db,
-    }
-    for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
-        env.pop(k, None)
+    env = _serve_env(stub, tmp_path, db)
     subprocess.run(
         [sys.executable, "-m", "bot.cli", "people", "import", str(DEMO_PEOPLE)],
         env=env,
@@ -246,16 +252,7 @@ def _pg_texts(sb: Sandbox) -> list[str]:
 def test_sigterm_stops_serve_cleanly_with_its_scheduler(tmp_path: Path) -> None:
     """What systemd, Docker and Kubernetes send: serve stops taking requests and exits 0 (it used to die of it)."""
     stub = SlackStub().start()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-term",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": stub.base_url,
-        "GROWTHLOOP_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'gl.db'}",
-    }
-    for k in ("SLACK_APP_TOKEN", "OPENAI_API_KEY", "CHROMA_URL"):
-        env.pop(k, None)
+    env = _serve_env(stub, tmp_path, f"sqlite:///{tmp_path / 'gl.db'}")
     proc = _serve(env, _free_port(), scheduler=True, stderr=subprocess.PIPE)
     try:
         proc.send_signal(signal.SIGTERM)
