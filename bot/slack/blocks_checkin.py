@@ -43,9 +43,12 @@ def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, 
 
 
 def question_blocks(
-    *, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str]
+    *, checkin_id: int, n: int, total: int, topic: str, texts: list[str], locales: list[str], ack: str | None = None
 ) -> list[Block]:
-    """One question, numbered, with Skip / Back / Finish (their value: the check-in and this question's step)."""
+    """One question, numbered, with Skip / Back / Finish (their value: the check-in and this question's step).
+
+    `ack`: the line that acknowledges the answer just given, shown first (acknowledge, then explore).
+    """
     loc = locales[0] if locales else "en"
     value = f"{checkin_id}:{n - 1}"
     buttons = [ButtonElement(text=t("checkin_btn_skip", loc), action_id="checkin_skip", value=value)]
@@ -54,7 +57,9 @@ def question_blocks(
     buttons.append(
         ButtonElement(text=t("checkin_btn_finish", loc), action_id="checkin_finish", value=value, style="primary")
     )
+    lead: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(ack, 500)))] if ack else []
     return [
+        *lead,
         ContextBlock(
             elements=[
                 MarkdownTextObject(text=t("checkin_question_label", loc, n=str(n), total=str(total), topic=topic))
@@ -71,7 +76,8 @@ def summary_blocks(
     """The closing message: summary, then each point with its quoted evidence and Agree / I see it differently.
 
     `points` are (id, competency name, evidence, reason, confidence, outcome); a point with an outcome (agreed or
-    disputed) shows it instead of the buttons.
+    disputed) shows it instead of the buttons. The confidence is stored and exported, never shown: no score next
+    to a person's name.
     """
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{t('checkin_summary_title', locale)}*\n{summary}"))),
@@ -80,7 +86,7 @@ def summary_blocks(
     ]
     if not points:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
-    for pid, name, evidence, reason, confidence, outcome in points[:10]:
+    for pid, name, evidence, reason, _confidence, outcome in points[:10]:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
@@ -92,7 +98,7 @@ def summary_blocks(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=clip(t("checkin_point_why", locale, reason=reason, confidence=f"{confidence:.0%}"), 1900)
+                        text=clip(t("checkin_point_why", locale, reason=reason), 1900)
                     )
                 ]
             )

@@ -14,7 +14,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot import checkins
+from bot.checkin_flow import Move
 from bot.checkins import Finished, Refusal, Started, Turn
+from bot.coach.acknowledge import acknowledgement
 from bot.i18n import fmt_date, norm_locale, t
 from bot.person_cache import cached_person
 from bot.services import Services
@@ -23,7 +25,7 @@ from bot.slack.parsing import from_slack, to_mrkdwn
 from knowledge.competencies import load_competency_model
 from prompts.questions import load_bank
 from storage.db import session_scope
-from storage.models import CheckIn, Person
+from storage.models import Answer, CheckIn, Person
 from storage.people import get_person
 
 log = logging.getLogger(__name__)
@@ -181,9 +183,17 @@ def _share_reflection(client: WebClient, c: CheckIn, started: Started) -> None:
 
 
 def post_question(
-    services: Services, client: WebClient, c: CheckIn, *, before_tip: Callable[[], Any] | None = None
+    services: Services,
+    client: WebClient,
+    c: CheckIn,
+    *,
+    before_tip: Callable[[], Any] | None = None,
+    after: Answer | None = None,
 ) -> None:
-    """Post the current question in the thread and the manager's coaching tip privately (`before_tip` runs between)."""
+    """Post the current question in the thread and the manager's coaching tip privately (`before_tip` runs between).
+
+    `after`: the employee's answer just stored; the question then opens with a line acknowledging it.
+    """
     bank = load_bank()
     q = checkins.question_at(c)
     employee = cached_person(services, c.employee_slack_id)  # every answer posts a question: no session for these
@@ -198,10 +208,20 @@ def post_question(
                 for loc in locales
             ]
     topic = " / ".join(dict.fromkeys(bank.topic_name(q.topic, norm_locale(loc)) for loc in locales))
+    ack = None
+    if after is not None and after.author_slack_id == c.employee_slack_id:
+        ack = acknowledgement(after.text, employee.locale if employee else locales[0])
     blocks = question_blocks(
-        checkin_id=c.id or 0, n=c.step + 1, total=len(c.question_ids), topic=topic, texts=texts, locales=locales
+        checkin_id=c.id or 0,
+        n=c.step + 1,
+        total=len(c.question_ids),
+        topic=topic,
+        texts=texts,
+        locales=locales,
+        ack=ack,
     )
-    client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text="\n".join(texts), blocks=to_dicts(blocks))
+    text = "\n".join([ack, *texts] if ack else texts)
+    client.chat_postMessage(channel=c.channel_id, thread_ts=c.thread_ts, text=text, blocks=to_dicts(blocks))
     if before_tip is not None:
         before_tip()
     if manager is not None and c.kind == "guided":
@@ -236,7 +256,7 @@ def continue_after(services: Services, client: WebClient, turn: Turn) -> None:
     if turn.finished:
         queue_finish(services, client, turn.checkin.id or 0)
     elif turn.question is not None:
-        post_question(services, client, turn.checkin)
+        post_question(services, client, turn.checkin, after=turn.answer if turn.moved == Move.ANSWER else None)
 
 
 def queue_finish(services: Services, client: WebClient, checkin_id: int) -> None:

@@ -6,7 +6,9 @@ import time
 
 from sqlmodel import Session, col, select
 
+from bot.coach.acknowledge import VARIANTS
 from bot.demo.sandbox import Sandbox, start_sandbox
+from bot.i18n import t
 from storage.models import Answer, CheckIn, DevelopmentPoint
 from tests.e2e.checkin_helpers import answer, bot_thread_posts, thread_root, wait_thread_posts
 
@@ -40,8 +42,15 @@ def test_full_checkin_in_english(sandbox: Sandbox) -> None:
         answer(sb, "U0EMP", root, text, expect_posts=i + 2)
     posts = wait_thread_posts(sb, root["channel"], root["ts"], 9)
     assert [a.text for a in _answers(sb)] == EN_ANSWERS
+    # acknowledge first, then explore: each next question opens with a line that fits the answer before it
+    assert "1/8" in posts[0]["blocks"][0]["elements"][0]["text"]  # the first question follows no answer
+    for i, tone in [(1, "positive"), (2, "obstacle"), (4, "gap"), (7, "goal")]:
+        first = posts[i]["blocks"][0]["text"]["text"]
+        assert first in {t(f"checkin_ack_{tone}_{v}", "en") for v in range(VARIANTS)}, (i, first)
+        assert posts[i]["text"].startswith(first + "\n")
     summary = posts[8]
     assert "Development points" in str(summary["blocks"])
+    assert "confidence" not in str(summary["blocks"]) and "%" not in str(summary["blocks"])  # no score on a person
     with Session(sb.services.engine) as s:
         checkin = s.exec(select(CheckIn)).one()
         points = list(s.exec(select(DevelopmentPoint)))

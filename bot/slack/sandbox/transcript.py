@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -84,6 +85,7 @@ class Transcript:
         self.width = width
         self.enabled = True
         self.roots: dict[tuple[str, str], str] = {}
+        self._print_lock = threading.Lock()
 
     def name(self, uid: str | None) -> str:
         if not uid:
@@ -110,12 +112,14 @@ class Transcript:
             print(line, file=self.out, flush=True)
 
     def block(self, header: str, body: list[str], indent: str = "") -> None:
-        self.say(indent + header)
+        """One message, printed whole: listener threads and the narrator print at once, and lines must not mix."""
+        lines = [indent + header]
         for line in body:
             for part in (line or "").splitlines() or [""]:
                 wrapped = textwrap.wrap(self._mentions(part), self.width - len(indent) - 4) or [""]
-                for w in wrapped:
-                    self.say(indent + "    " + w)
+                lines += [indent + "    " + w for w in wrapped]
+        with self._print_lock:
+            self.say("\n".join(lines))
 
     def attach(self) -> Callable[[Call], None]:
         def on_call(call: Call) -> None:

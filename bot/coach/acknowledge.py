@@ -1,0 +1,106 @@
+"""Acknowledge first, then explore: one short line, in the answerer's language, before the next question.
+
+Pure and offline (regexes only, no model), so every answer pays microseconds for it. The line follows what the
+answer sounds like: a difficulty the person names as their own is thanked for its candour, an obstacle is
+recognised, progress or a solved problem is welcomed, anything else gets a plain thank-you. The choice among a
+kind's wordings is a hash of the answer, so a Slack retry that posts the question again posts the same line.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from enum import StrEnum
+
+from bot.coach.gaps import _is_zh, gap_signal, sentences, sounds_resolved, sounds_strength
+from bot.i18n import norm_locale, t
+
+
+class Tone(StrEnum):
+    GOAL = "goal"  # something the person wants to learn or get better at ("I'd like to get better at…", "想练习…")
+    GAP = "gap"  # a capability the person says they still lack ("I keep saying yes…", "我总是讲不清重点")
+    OBSTACLE = "obstacle"  # something in the way ("the pricing experiment is the blocker", "卡在数据库迁移上")
+    POSITIVE = "positive"  # progress, a strength, a problem now solved
+    NEUTRAL = "neutral"
+
+
+_EN_GOAL = re.compile(
+    r"\b(i'?d (really )?(like|love) to|i want to|i'?m keen to|i'?m hoping to|hoping to|i plan to|my goal is to|"
+    r"i'?d like to get) (get better|improve|learn|practi[cs]e|work on|build|grow|develop|strengthen|become)\b",
+    re.I,
+)
+_ZH_GOAL = ("想练", "想学", "想提升", "想提高", "希望提升", "希望提高", "希望学", "打算练", "打算学", "想加强", "想把")
+_EN_OBSTACLE = re.compile(
+    r"\b(block(er|ers|ed|ing)|stuck|slipp(ed|ing)|behind (schedule|plan)|delay(ed|s)?|hard|difficult|tough|"
+    r"frustrat\w*|worr(y|ied|ying)|stress(ed|ful)?|overwhelm\w*|burn(ed|t)? out|exhaust\w*|struggl\w*|"
+    r"problem|issue|risk|late|missed|fail(ed|ing)?|can'?t|couldn'?t|unclear|confus\w*|no time)\b",
+    re.I,
+)
+_ZH_OBSTACLE = (
+    *("卡在", "卡住", "阻力", "阻碍", "拖", "延期", "来不及", "压力", "焦虑", "担心", "困难", "很难", "难推"),
+    *("不顺", "问题", "风险", "没时间", "忙不过来", "累", "迷茫", "不清楚", "搞不定", "失败", "落后"),
+)
+_EN_POSITIVE = re.compile(
+    r"\b(went (really |very |pretty )?well|going well|shipped|launched|released|delivered|finished|completed|"
+    r"done|proud|great|good|excited|enjoy(ed|ing)?|lov(e|ed|ing)|progress|on track|improv(ed|ing)|"
+    r"better|won|up (a bit|by|\d)|happy|glad|helpful|useful|thanks|thank you|learned|learnt)\b",
+    re.I,
+)
+_ZH_POSITIVE = (
+    *("顺利", "上线", "完成", "充实", "收获", "开心", "满意", "进展", "不错", "很好", "做到了", "提升了"),
+    *("成就感", "按时", "搞定", "突破", "进步", "喜欢", "谢谢", "有帮助", "学到", "达成", "超额"),
+)
+_EN_NEGATED = re.compile(r"\b(not|never|no|isn'?t|aren'?t|wasn'?t|weren'?t|don'?t|didn'?t|hardly)\b\W+(\w+\W+)?$", re.I)
+_ZH_NEGATED = ("不", "没", "未", "无")
+
+
+def _en_hit(pattern: re.Pattern[str], s: str) -> bool:
+    """A match of `pattern` in `s` that is not negated by the word or two before it ("not great", "no problem")."""
+    return any(not _EN_NEGATED.search(s[: m.start()]) for m in pattern.finditer(s))
+
+
+def _zh_hit(words: tuple[str, ...], s: str) -> bool:
+    for w in words:
+        i = s.find(w)
+        while i >= 0:
+            if w.startswith(_ZH_NEGATED) or not any(ch in _ZH_NEGATED for ch in s[max(0, i - 2) : i]):
+                return True
+            i = s.find(w, i + 1)
+    return False
+
+
+def sentence_tone(sentence: str) -> Tone:
+    s = sentence.strip()
+    zh = _is_zh(s)
+    if any(w in s for w in _ZH_GOAL) if zh else _EN_GOAL.search(s):
+        return Tone.GOAL
+    if gap_signal(s, author_is_manager=False) is not None:
+        return Tone.GAP
+    if sounds_resolved(s) or sounds_strength(s):
+        return Tone.POSITIVE
+    if _zh_hit(_ZH_OBSTACLE, s) if zh else _en_hit(_EN_OBSTACLE, s):
+        return Tone.OBSTACLE
+    if _zh_hit(_ZH_POSITIVE, s) if zh else _en_hit(_EN_POSITIVE, s):
+        return Tone.POSITIVE
+    return Tone.NEUTRAL
+
+
+_ORDER = (Tone.GAP, Tone.GOAL, Tone.OBSTACLE, Tone.POSITIVE, Tone.NEUTRAL)
+
+
+def answer_tone(text: str) -> Tone:
+    """The answer's tone: its most telling sentence's (a gap, then a wish to grow, an obstacle, progress, the rest)."""
+    tones = {sentence_tone(s) for s in sentences(text)} or {sentence_tone(text)}
+    return next(tone for tone in _ORDER if tone in tones)
+
+
+VARIANTS = 3  # wordings per tone in prompts/strings/coach.yaml: checkin_ack_<tone>_<0..2>
+
+
+def acknowledgement(text: str, locale: str | None) -> str | None:
+    """The line that acknowledges the answer `text`, in `locale`; None for an empty answer."""
+    if len((text or "").strip()) < 2:
+        return None
+    tone = answer_tone(text)
+    variant = zlib.crc32(text.strip().encode("utf-8")) % VARIANTS
+    return t(f"checkin_ack_{tone.value}_{variant}", norm_locale(locale))
