@@ -50,6 +50,7 @@ class ReportRow:
     next_checkin: datetime | None
     overdue: bool
     open_actions: int
+    first: bool = False  # never checked in, and the first check-in is planned ahead (not overdue)
 
 
 @dataclass
@@ -161,9 +162,11 @@ def _report_rows(services: Services, manager: str, now: datetime) -> list[Report
         last = max((c.finished_at for c in done if c.employee_slack_id == r.slack_id and c.finished_at), default=None)
         slots = sorted(n.slot_at for n in nudges if n.employee_slack_id == r.slack_id)
         nxt = planned.get(r.slack_id) or next((s for s in slots if s >= now), None)
-        overdue = (
-            any(s < now for s in slots) or (nxt is not None and nxt < now) or last is None or (now - last > STALE_AFTER)
-        )
+        # Overdue: a due nudge not acted on, a planned check-in in the past, or, with nothing planned, never or not
+        # for STALE_AFTER. A first check-in still ahead is not overdue.
+        missed = any(s < now for s in slots) or (nxt is not None and nxt < now)
+        unplanned = nxt is None and (last is None or now - last > STALE_AFTER)
+        overdue = missed or unplanned
         rows.append(
             ReportRow(
                 r.slack_id,
@@ -172,6 +175,7 @@ def _report_rows(services: Services, manager: str, now: datetime) -> list[Report
                 nxt,
                 overdue,
                 sum(a.person_slack_id == r.slack_id for a in actions),
+                first=last is None and not overdue,
             )
         )
     # Overdue first, the longest-waiting at the top (never checked in before anyone who did).

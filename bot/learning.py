@@ -15,7 +15,7 @@ from bot.i18n import norm_locale, t
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from knowledge.retrieval import Filters, Hit, Preferences
-from knowledge.text import tokenize
+from knowledge.text import sentences, tokenize
 from knowledge.wiring import knowledge_of
 from storage import courses as repo
 from storage.db import session_scope
@@ -99,14 +99,36 @@ def point_query(point: DevelopmentPoint, locale: str) -> str:
 
 
 def _short(text: str, n: int = 80) -> str:
+    """`text` in at most `n` characters; a cut falls between words where there are spaces ("the important…")."""
     text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    if len(text) <= n:
+        return text
+    cut = text[: n - 1]
+    space = cut.rfind(" ")
+    if space >= n * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:，；：、") + "…"
 
 
-def _suggest(hits: list[Hit], why: str, point_id: int | None = None) -> list[Suggestion]:
-    return [
-        Suggestion(h.course.id, h.course.title, h.course.duration_minutes, h.course.format, why, point_id) for h in hits
-    ]
+def course_angle(summary: str, query: str, n: int = 90) -> str:
+    """What this course offers for `query`, in a few words: the sentence of its summary that shares the most words
+    with the query (the first on a tie: summaries open with what the course practises). Empty without a summary."""
+    parts = sentences(summary) or ([summary.strip()] if (summary or "").strip() else [])
+    if not parts:
+        return ""
+    asked = set(tokenize(query))
+    best = max(enumerate(parts), key=lambda ip: (len(asked & set(tokenize(ip[1]))), -ip[0]))[1]
+    return _short(best, n).rstrip("。.!！")
+
+
+def _suggest(hits: list[Hit], why: str, point_id: int | None = None, query: str = "") -> list[Suggestion]:
+    """The hits as suggestions; each "why this" opens with what that course offers for `query`."""
+    out = []
+    for h in hits:
+        angle = course_angle(h.course.summary, query)
+        line = f"{angle} · {why}" if angle else why[:1].upper() + why[1:]
+        out.append(Suggestion(h.course.id, h.course.title, h.course.duration_minutes, h.course.format, line, point_id))
+    return out
 
 
 def courses_for_point(
@@ -133,7 +155,7 @@ def courses_for_point(
         hits += more[: k - len(hits)]
     name = load_competency_model().name(point.competency, locale)
     why = t("learn_why_point", locale, competency=name, evidence=_short(point.evidence, 60))
-    return _suggest(hits, why, point.id)
+    return _suggest(hits, why, point.id, query=query)
 
 
 def propose_actions(
@@ -174,7 +196,7 @@ def recommend(
         topic = ""
     if topic:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
-        return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=_short(topic, 40)))
+        return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=_short(topic, 40)), query=topic)
     with session_scope(services.engine) as s:
         points = repo.open_points(session=s, person_slack_id=person_slack_id)
     if points:
@@ -186,8 +208,9 @@ def recommend(
                     picked.append(lst[rank])
         return "learn_intro_points", picked
     _, role = _person(services, person_slack_id)
-    hits = kb.search(f"{role or ''} {t('learn_fallback_query', locale)}".strip(), k, filters=filters, prefs=prefs)
-    return "learn_intro_general", _suggest(hits, t("learn_why_general", locale))
+    query = f"{role or ''} {t('learn_fallback_query', locale)}".strip()
+    hits = kb.search(query, k, filters=filters, prefs=prefs)
+    return "learn_intro_general", _suggest(hits, t("learn_why_general", locale), query=query)
 
 
 def start_course(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.access import resolve_access
+from bot.i18n import load_strings, t
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from storage import checkins as repo
 from storage.db import session_scope
-from storage.models import AuditLog, Goal, Person
+from storage.models import AuditLog, Course, Goal, Person
 from storage.people import get_person
 
 
@@ -44,8 +45,11 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
         access = resolve_access(services, viewer)  # the same rules the listeners check
         if not access.may_view_person(subject.slack_id):
             return None
-        sees_answers = access.may_read_checkin(manager=subject.manager_slack_id, employee=subject.slack_id,
-                                               hr_can_read=services.settings.growthloop_hr_can_read_checkins)
+        sees_answers = access.may_read_checkin(
+            manager=subject.manager_slack_id,
+            employee=subject.slack_id,
+            hr_can_read=services.settings.growthloop_hr_can_read_checkins,
+        )
         if (
             viewer
             and viewer.is_hr_admin
@@ -63,12 +67,12 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
         model = load_competency_model()
         log = GrowthLog(person=subject, answers_hidden=not sees_answers)
         for c in repo.checkins_of(session=session, person_slack_id=subject_slack_id):
-            label = "reflection" if c.kind == "reflection" else "check-in"
+            label = t("growth_kind_reflection" if c.kind == "reflection" else "growth_kind_checkin", locale)
             log.entries.append(
                 Entry(
                     c.started_at,
                     "checkin",
-                    f"{label} · {c.state}" + (f" · {c.summary}" if c.summary and sees_answers else ""),
+                    f"{label} · {_state(c.state, locale)}" + (f" · {c.summary}" if c.summary and sees_answers else ""),
                 )
             )
             if sees_answers:
@@ -76,15 +80,18 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
                     if a.author_slack_id == subject_slack_id and a.text.strip():
                         log.entries.append(Entry(a.created_at, "answer", a.text[:300]))
         for p in repo.points_of(session=session, person_slack_id=subject_slack_id):
-            status = p.status + (" · disputed" if p.disputed else "")
+            status = _state(p.status, locale) + (" · " + _state("disputed", locale) if p.disputed else "")
             evidence = f" “{p.evidence[:200]}”" if sees_answers else ""
             log.entries.append(Entry(p.created_at, "point", f"{model.name(p.competency, locale)} ({status}){evidence}"))
             log.open_points += p.status == "open"
             log.closed_points += p.status == "closed"
         for a in repo.actions_of(session=session, person_slack_id=subject_slack_id):
-            log.entries.append(Entry(a.updated_at, "action", f"{a.title} ({a.status})"))
-        for r in repo.learning_of(session=session, person_slack_id=subject_slack_id):
-            log.entries.append(Entry(r.at, "learning", f"{r.course_id} · {r.status}"))
+            log.entries.append(Entry(a.updated_at, "action", f"{a.title} ({_state(a.status, locale)})"))
+        records = repo.learning_of(session=session, person_slack_id=subject_slack_id)
+        titles = _course_titles(session, {r.course_id for r in records})
+        for r in records:
+            title = titles.get(r.course_id, r.course_id)
+            log.entries.append(Entry(r.at, "learning", f"{title} · {_state(r.status, locale)}"))
             log.courses_done += r.status == "completed"
         open_comps = {
             p.competency for p in repo.points_of(session=session, person_slack_id=subject_slack_id, status="open")
@@ -94,13 +101,25 @@ def growth_log(services: Services, *, viewer_slack_id: str, subject_slack_id: st
             evidence = [model.name(c, locale) for c in k.competencies or [] if c in open_comps]
             suffix = f" ({', '.join(tags)})" if tags else ""
             if evidence:
-                suffix += (
-                    " · " + ("发展点证据：" if locale == "zh" else "evidence on open point: ") + ", ".join(evidence)
-                )
+                suffix += " · " + t("growth_kudos_evidence", locale, competencies=", ".join(evidence))
             log.entries.append(Entry(k.created_at, "kudos", f"<@{k.giver_slack_id}>: {k.message[:200]}{suffix}"))
             log.kudos += 1
         for g in session.exec(select(Goal).where(Goal.person_slack_id == subject_slack_id)).all():
             dev = f" · {model.name(g.development_competency, locale)}" if g.development_competency else ""
-            log.entries.append(Entry(g.created_at, "goal", f"{g.result_text[:200]} ({g.status}){dev}"))
+            log.entries.append(Entry(g.created_at, "goal", f"{g.result_text[:200]} ({_state(g.status, locale)}){dev}"))
         log.entries.sort(key=lambda e: e.at)
         return log
+
+
+def _state(value: str, locale: str) -> str:
+    """A stored status ("not_relevant", "done") in the reader's words; an unknown one as it is, readable."""
+    key = f"growth_state_{value}"
+    return t(key, locale) if key in load_strings() else value.replace("_", " ")
+
+
+def _course_titles(session, ids: set[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The catalog titles of `ids` (a course removed from the catalog keeps its id)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Course).where(col(Course.id).in_(sorted(ids)))).all()
+    return {c.id: c.title for c in rows}

@@ -146,7 +146,7 @@ def _report_block(r: ReportRow, locale: str, tz: str) -> SectionBlock:
     text = t(
         "home_report_row",
         locale,
-        flag=t("home_overdue", locale) if r.overdue else "",
+        flag=t("home_overdue", locale) if r.overdue else t("home_first", locale) if r.first else "",
         slack_id=r.slack_id,
         last=last,
         next=nxt,

@@ -59,7 +59,8 @@ def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
 
 def test_reflection_is_offered_to_the_manager_at_the_next_checkin(sandbox: Sandbox) -> None:
     sb = sandbox
-    sb.driver.slash("U0EMP", "/checkin", "")
+    ack = sb.driver.slash("U0EMP", "/checkin", "")
+    assert "look for the new thread in your DM" in ack.json()["text"]  # the command's channel is not the thread
     root = sb.stub.wait_for(
         lambda s: next(
             (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from slack_sdk.models.views import View
 from bot.demo.growth_seed import ensure_sample_point
 from bot.demo.sandbox import Sandbox, start_sandbox
 from storage.db import session_scope
+from storage.models import Nudge
 from storage.people import upsert_person
 
 
@@ -84,11 +86,28 @@ def test_home_buttons_give_kudos_and_learn(tmp_path: Path) -> None:
         sandbox.stop()
 
 
+def _report_text(view: dict[str, Any], slack_id: str) -> str:
+    return next(b["text"]["text"] for b in view["blocks"] if b.get("block_id") == f"report_{slack_id}")
+
+
 def test_manager_home_lists_reports_overdue_first_with_start_buttons(sandbox: Sandbox) -> None:
     view = _open_home(sandbox, "U0MGR")
     starts = _buttons(view, "home_start_checkin")
     assert sorted(b["value"] for b in starts) == ["U0EMP", "U0EMP2", "U0EMP3"]
-    assert "Your team" in str(view) and "overdue" in str(view)
+    # nobody has had a check-in yet and each has one planned ahead: that is not overdue
+    assert "Your team" in str(view) and "overdue" not in str(view)
+    assert all("first check-in ahead" in _report_text(view, r) for r in ("U0EMP", "U0EMP2", "U0EMP3"))
+    # a nudge that came due yesterday and was not acted on: overdue, and listed first
+    with session_scope(sandbox.services.engine) as s:
+        s.add(
+            Nudge(
+                manager_slack_id="U0MGR", employee_slack_id="U0EMP2", slot_at=sandbox.services.now() - timedelta(days=1)
+            )
+        )
+    view = _open_home(sandbox, "U0MGR")
+    rows = [b["block_id"] for b in view["blocks"] if str(b.get("block_id", "")).startswith("report_")]
+    assert rows[0] == "report_U0EMP2" and ":warning: overdue" in _report_text(view, "U0EMP2")
+    assert "overdue" not in _report_text(view, "U0EMP")
     sandbox.driver.click_home("U0MGR", "home_start_checkin", "U0EMP")
     # The check-in surface opens the pair's conversation; without it the manager is told it's unavailable.
     sandbox.stub.wait_for(

@@ -104,6 +104,11 @@ def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: S
         s.flush()
     [(pt, actions)] = propose_actions(sb.services, person_slack_id="U0EMP", points=[point])
     assert len(actions) == 3 and all(a.status == "proposed" and a.why for a in actions)
+    # each "why this" says what that course offers, then ties it to the point
+    assert len({a.why for a in actions}) == 3
+    assert all(
+        a.why.endswith("for Communication: “My updates to the VP ramble and she stops reading”") for a in actions
+    )
     client = sb.services.extras["slack_client"]
     channel = client.conversations_open(users="U0MGR,U0EMP")["channel"]["id"]
     blocks = action_blocks("Communication", actions, "en")
@@ -195,3 +200,32 @@ def test_a_suggestion_button_cannot_attach_the_action_to_someone_elses_point(san
     with session_scope(sandbox.services.engine) as s:
         action = s.exec(select(DevelopmentAction)).one()
     assert (action.person_slack_id, action.course_id, action.point_id) == ("U0EMP", "co-concise-email-en", None)
+
+
+def test_growth_log_shows_titles_and_statuses_in_the_readers_words(sandbox: Sandbox) -> None:
+    from bot.learning import record_outcome
+    from bot.profile import growth_log
+    from bot.slack.listeners.growth import growth_blocks
+    from storage.people import get_person
+
+    sb = sandbox
+    with session_scope(sb.services.engine) as s:
+        person = get_person(session=s, slack_id="U0EMP")
+        assert person is not None
+        person.role = "software_engineer"
+        s.add(person)
+        point = DevelopmentPoint(
+            person_slack_id="U0EMP", competency="planning", evidence="I keep saying yes to everything"
+        )
+        s.add(point)
+        s.flush()
+    [(_, actions)] = propose_actions(sb.services, person_slack_id="U0EMP", points=[point])
+    record_outcome(sb.services, action_id=actions[0].id or 0, actor_slack_id="U0EMP", outcome="done")
+    record_outcome(sb.services, action_id=actions[1].id or 0, actor_slack_id="U0EMP", outcome="not_relevant")
+    text = str(sb.driver.slash("U0EMP", "/growth", "").json()["blocks"])
+    assert f"{actions[0].title} · completed" in text and f"{actions[1].title} (not relevant)" in text
+    assert "not_relevant" not in text and actions[0].course_id not in text
+    assert "role Software engineer" in text and "software_engineer" not in text
+    log = growth_log(sb.services, viewer_slack_id="U0EMP", subject_slack_id="U0EMP", locale="zh")
+    zh = str(growth_blocks(log, locale="zh", tz="Asia/Shanghai"))
+    assert "已完成" in zh and "不相关" in zh and "not relevant" not in zh and "completed" not in zh

@@ -48,7 +48,7 @@ def register(app: App, services: Services) -> None:
         if text and target is None:
             return ack(response_type="ephemeral", text=t("help_checkin", loc))
         if target is None:
-            ack(response_type="ephemeral", text=t("checkin_reflection_root", loc))
+            ack(response_type="ephemeral", text=t("checkin_reflection_starting", loc))
             out = flows.start_reflection_flow(services, client, employee_slack_id=user, locale=loc)
             if out.message:
                 client.chat_postMessage(channel=out.channel or user, text=out.message)

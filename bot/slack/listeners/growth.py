@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.access import access_of
+from bot.gap_analysis import role_label
 from bot.i18n import fmt_date, t
 from bot.profile import GrowthLog, growth_log
 from bot.services import Services
@@ -26,7 +27,7 @@ def growth_blocks(log: GrowthLog, *, locale: str, tz: str, limit: int = 40) -> l
                 text=t(
                     "growth_profile",
                     locale,
-                    role=p.role or "-",
+                    role=role_label(p.role) if p.role else "-",
                     team=p.team or "-",
                     open=log.open_points,
                     closed=log.closed_points,
