@@ -349,11 +349,39 @@ def stand_in_vectors(courses: list[CourseRecord], syn: list[CourseRecord], base:
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+# Not about anything in a work-skills catalog: keyboard mashes, filler, and topics no shipped course covers.
+OFF_CATALOG = [
+    *("asdfgh qwerty", "blorp zinga", "xyzzy", "lorem ipsum dolor sit", "aaaa", "zzzz bbbb", "qwertyuiop"),
+    *("foo bar baz", "啊啊啊", "哈哈哈哈", "jkl;", "the", "banana", "pizza recipes", "football scores"),
+    *("weather tomorrow", "my cat", "hello", "abc123", "kubernetes", "宫保鸡丁做法", "明天天气", "股票行情"),
+]
+
+
+def coverage(index: HybridIndex) -> None:
+    """How often `covers` says "no course is about this": on every labelled query (should be never) and on
+    off-catalog text (should be mostly). `/learn` then says so instead of offering three unrelated courses."""
+    from knowledge.retrieval import NO_MATCH_Z
+
+    real = [q.query for q in load_queries()]
+    real += [q.query for q in load_queries(FOREIGN_QUERIES)]
+    missed = [q for q in real if index.covers(q) is False]
+    caught = [q for q in OFF_CATALOG if index.covers(q) is False]
+    top = np.array([float(index.dense_scores(index.query_vector(q)).max()) for q in real])
+    print(f"\n## Coverage check (`covers`, threshold {NO_MATCH_Z} hub-corrected dense, no shared word)")
+    print(f"labelled queries said to be uncovered: {len(missed)} of {len(real)} {missed[:5]}")
+    print(
+        f"  their best dense score: min {top.min():.2f}, p10 {np.percentile(top, 10):.2f}, median {np.median(top):.2f}"
+    )
+    print(f"off-catalog text said to be uncovered: {len(caught)} of {len(OFF_CATALOG)}")
+    print(f"  still answered: {[q for q in OFF_CATALOG if q not in caught]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-10k", action="store_true")
     ap.add_argument("--latency-only", action="store_true", help="skip the quality tables")
     ap.add_argument("--quick", action="store_true", help="quality tables only: no grids, latency or RSS")
+    ap.add_argument("--coverage", action="store_true", help="only the coverage check of /learn topics")
     ap.add_argument(
         "--embed-10k",
         action="store_true",
@@ -367,6 +395,9 @@ def main() -> None:
     learned = shipped_vectors.load_learned()
     qemb = _Memo(emb)  # quality tables only: latency embeds every query
     index = build_index(courses, base, qemb, **lookups, learned=learned)
+    if args.coverage:
+        coverage(index)
+        return
     if not args.latency_only:
         ablations = {
             "before: views + language calibration": build_index(

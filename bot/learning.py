@@ -194,9 +194,12 @@ def recommend(
     topic = (topic or "").strip()
     if not any(ch.isalnum() for ch in topic):  # only emoji or punctuation names no topic: answer as for none
         topic = ""
-    if topic:
+    if topic and kb.covers(topic) is not False:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
         return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=_short(topic, 40)), query=topic)
+    if topic:  # nothing in the catalog is about it: say so, and suggest as for no topic
+        _, sugg = recommend(services, person_slack_id=person_slack_id, k=k)
+        return "learn_intro_no_match", sugg
     with session_scope(services.engine) as s:
         points = repo.open_points(session=s, person_slack_id=person_slack_id)
     if points:

@@ -357,6 +357,14 @@ class KnowledgeBase:
             query or "", k, filters=filters, prefs=prefs, mode=mode, weights=WEIGHTS, rrf_k=FUSION_K
         )
 
+    def covers(self, query: str) -> bool | None:
+        """Whether the catalog has anything about `query` (None: cannot tell); see `HybridIndex.covers`."""
+        try:
+            return self.index().covers(query or "")
+        except Exception:  # a question about the catalog never fails the answer
+            log.exception("coverage check failed")
+            return None
+
     def warm(self) -> None:
         """Build everything now (embedder, index, jieba) instead of on the first request."""
         self.search("warm up", 1)

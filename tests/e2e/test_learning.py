@@ -92,6 +92,25 @@ def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) ->
     assert "open development points" in emoji_answer and "🙂" not in emoji_answer
 
 
+@pytest.mark.parametrize("topic", ["asdfgh qwerty", "kubernetes", "pizza recipes"])
+def test_learn_says_when_no_course_is_about_the_topic(sandbox: Sandbox, topic: str) -> None:
+    with session_scope(sandbox.services.engine) as s:
+        s.add(DevelopmentPoint(person_slack_id="U0EMP2", competency="planning", evidence="I say yes to everything"))
+    sandbox.driver.slash("U0EMP2", "/learn", topic)
+    msg = _posted(sandbox, "D0EMP2")[0]
+    assert msg["text"].startswith(f"I have no course about “{topic}” yet.")
+    assert len(_buttons(msg, "learn_start")) == 3 and "for Planning and prioritising" in str(msg["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("user", "topic"), [("U0EMP", "如何跟老板谈延期"), ("U0EMPZH", "public speaking"), ("U0EMP", "OKR")]
+)
+def test_learn_answers_real_topics_in_either_language(sandbox: Sandbox, user: str, topic: str) -> None:
+    sandbox.driver.slash(user, "/learn", topic)
+    msg = _posted(sandbox, "D" + user[1:])[0]
+    assert topic in msg["text"] and "no course" not in msg["text"] and "还没有关于" not in msg["text"]
+
+
 def test_point_buttons_store_records_update_message_and_refuse_others(sandbox: Sandbox) -> None:
     sb = sandbox
     with session_scope(sb.services.engine) as s:

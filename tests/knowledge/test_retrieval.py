@@ -272,6 +272,19 @@ def test_hub_correction_ranks_a_course_by_how_unusually_close_it_is() -> None:
     assert corrected.search("q", 1, mode="dense")[0].course.id == "niche"
 
 
+def test_covers_needs_a_shared_word_or_an_unusually_close_course() -> None:
+    courses = [_course("a", "Negotiation basics"), _course("b", "Feedback"), _course("c", "Planning")]
+    vecs = np.asarray([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0.7, 0.7, 0)])
+    rng = np.random.default_rng(1)
+    ref = np.abs(rng.normal(size=(40, 3)))
+    reference = Reference((ref / np.linalg.norm(ref, axis=1, keepdims=True)).astype(np.float32), np.full(40, -1), ())
+    near, far = _unit(1, 0.05, 0), _unit(0.05, 0.05, 1)  # far: closer to no course than the reference queries are
+    assert HybridIndex(courses, vecs, FixedQuery(near), reference=reference).covers("zzz") is True
+    assert HybridIndex(courses, vecs, FixedQuery(far), reference=reference).covers("zzz") is False
+    assert HybridIndex(courses, vecs, FixedQuery(far), reference=reference).covers("negotiation") is True  # a word
+    assert HybridIndex(courses, vecs, FixedQuery(far)).covers("zzz") is None  # no reference queries: no scale
+
+
 def test_competency_prior_follows_the_nearest_reference_sentences() -> None:
     courses = [_course("p", "Plan", comps=("planning",)), _course("f", "Feedback", comps=("feedback",))]
     emb = FixedQuery(_unit(1, 0, 0))
