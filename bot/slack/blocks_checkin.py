@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -13,7 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.i18n import t
+from bot.i18n import fmt_date, t
 from bot.slack.parsing import to_mrkdwn
 
 MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
@@ -23,20 +26,34 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _joined(key: str, locales: list[str], **kw: str) -> str:
-    seen: list[str] = []
-    for loc in locales:
-        if loc not in seen:
-            seen.append(loc)
-    return "\n".join(t(key, loc, **kw) for loc in seen or ["en"])
+def _distinct(locales: list[str]) -> list[str]:
+    return list(dict.fromkeys(locales)) or ["en"]
 
 
-def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, date: str) -> list[Block]:
+def _joined(key: str, locales: list[str], **kw: str | Callable[[str], str]) -> str:
+    """`key` in each of the thread's languages, one line each; a callable value is given the language."""
+    return "\n".join(
+        t(key, loc, **{k: v(loc) if callable(v) else v for k, v in kw.items()}) for loc in _distinct(locales)
+    )
+
+
+def _label(key: str, locales: list[str]) -> str:
+    """A button's label in the thread's languages ("Skip / 跳过" when the two people read different ones)."""
+    return clip(" / ".join(dict.fromkeys(t(key, loc) for loc in _distinct(locales))), 75)
+
+
+def root_blocks(*, manager: str, employee: str, locales: list[str], state: str, when: datetime, tz: str) -> list[Block]:
     """The thread's root message: who, state (in progress → done, with the date), how it works, who sees it."""
     loc = locales[0] if locales else "en"
     return [
         HeaderBlock(text=clip(t("checkin_root_title", loc, manager=manager, employee=employee), 150)),
-        ContextBlock(elements=[MarkdownTextObject(text=_joined(f"checkin_root_state_{state}", locales, date=date))]),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=_joined(f"checkin_root_state_{state}", locales, date=lambda x: fmt_date(when, tz, x))
+                )
+            ]
+        ),
         SectionBlock(text=MarkdownTextObject(text=_joined("checkin_root_intro", locales))),
         ContextBlock(elements=[MarkdownTextObject(text=_joined("checkin_privacy", locales))]),
     ]
@@ -51,11 +68,13 @@ def question_blocks(
     """
     loc = locales[0] if locales else "en"
     value = f"{checkin_id}:{n - 1}"
-    buttons = [ButtonElement(text=t("checkin_btn_skip", loc), action_id="checkin_skip", value=value)]
+    buttons = [ButtonElement(text=_label("checkin_btn_skip", locales), action_id="checkin_skip", value=value)]
     if n > 1:
-        buttons.append(ButtonElement(text=t("checkin_btn_back", loc), action_id="checkin_back", value=value))
+        buttons.append(ButtonElement(text=_label("checkin_btn_back", locales), action_id="checkin_back", value=value))
     buttons.append(
-        ButtonElement(text=t("checkin_btn_finish", loc), action_id="checkin_finish", value=value, style="primary")
+        ButtonElement(
+            text=_label("checkin_btn_finish", locales), action_id="checkin_finish", value=value, style="primary"
+        )
     )
     lead: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(ack, 500)))] if ack else []
     return [
@@ -71,18 +90,30 @@ def question_blocks(
 
 
 def summary_blocks(
-    *, summary: str, points: list[tuple[int, str, str, str, float, str | None]], locale: str, employee_locale: str
+    *,
+    summary: str,
+    points: list[tuple[int, str, str, str, float, str | None]],
+    locale: str,
+    employee_locale: str,
+    also: str | None = None,
 ) -> list[Block]:
     """The closing message: summary, then each point with its quoted evidence and Agree / I see it differently.
 
-    `points` are (id, competency name, evidence, reason, confidence, outcome); a point with an outcome (agreed or
+    `also`: the other person's language in a mixed-language check-in; the titles are given in it too (the
+    competency names come with it from the caller). `points` are (id, competency name, evidence, reason,
+    confidence, outcome); a point with an outcome (agreed or
     disputed) shows it instead of the buttons. The confidence is stored and exported, never shown: no score next
     to a person's name.
     """
+    langs = [locale] + ([also] if also and also != locale else [])
+
+    def title(key: str) -> str:
+        return " · ".join(t(key, x) for x in langs)
+
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(f"*{t('checkin_summary_title', locale)}*\n{summary}"))),
+        SectionBlock(text=MarkdownTextObject(text=clip(f"*{title('checkin_summary_title')}*\n{summary}"))),
         DividerBlock(),
-        SectionBlock(text=MarkdownTextObject(text=f"*{t('checkin_points_title', locale)}*")),
+        SectionBlock(text=MarkdownTextObject(text=f"*{title('checkin_points_title')}*")),
     ]
     if not points:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
@@ -95,13 +126,7 @@ def summary_blocks(
             )
         )
         blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=clip(t("checkin_point_why", locale, reason=reason), 1900)
-                    )
-                ]
-            )
+            ContextBlock(elements=[MarkdownTextObject(text=clip(t("checkin_point_why", locale, reason=reason), 1900))])
         )
         if outcome:
             blocks.append(

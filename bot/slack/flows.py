@@ -113,13 +113,13 @@ def _profiles_synced(started: checkins.Started) -> bool:
 def post_root(services: Services, client: WebClient, c: CheckIn, started: Started, channel: str) -> None:
     tz = started.manager.timezone if started.manager else started.employee.timezone
     loc = c.locales[0] if c.locales else "en"
-    date = fmt_date(c.started_at, tz, loc)
     blocks = root_blocks(
         manager=started.manager.name if started.manager else "",
         employee=started.employee.name,
         locales=c.locales,
         state="open",
-        date=date,
+        when=c.started_at,
+        tz=tz,
     )
     text = t(
         "checkin_root_title",
@@ -317,8 +317,14 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
     # one language for the whole message: the employee's, the language the coach wrote the summary and reasons in
     # (a zh manager with an en report read "小结" over an English summary, and buttons in a third mix)
     loc = emp_loc = norm_locale(employee.locale if employee else (c.locales[0] if c.locales else "en"))
+    # ...with the titles and competency names also in the manager's language when it differs
+    also = next((norm_locale(x) for x in c.locales or [] if norm_locale(x) != loc), None)
     name = employee.name if employee else ""
     model = load_competency_model()
+
+    def comp_name(comp: str) -> str:
+        return model.name(comp, loc) + (f" ({model.name(comp, also)})" if also else "")
+
     rows = []
     for p in points:
         outcome = None
@@ -328,8 +334,8 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             outcome = t("checkin_point_disputed", loc, name=name) + (
                 f"\n> {to_mrkdwn(p.dispute_text[:500])}" if p.dispute_text else ""
             )
-        rows.append((p.id or 0, model.name(p.competency, loc), p.evidence, p.reason, p.confidence, outcome))
-    blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc)
+        rows.append((p.id or 0, comp_name(p.competency), p.evidence, p.reason, p.confidence, outcome))
+    blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc, also=also)
     return c.summary or t("checkin_summary_title", loc), to_dicts(blocks)
 
 
@@ -374,7 +380,8 @@ def _mark_root(client: WebClient, c: CheckIn, manager: Person | None, employee: 
         employee=employee.name if employee else "",
         locales=c.locales,
         state=state,
-        date=fmt_date(when, tz, loc),
+        when=when,
+        tz=tz,
     )
     text = t(f"checkin_root_state_{state}", loc, date=fmt_date(when, tz, loc))
     try:

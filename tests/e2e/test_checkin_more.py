@@ -53,8 +53,19 @@ def test_mixed_language_pair_is_asked_in_both(sandbox: Sandbox) -> None:
     sb = sandbox
     _start_mixed_pair(sb)
     root = thread_root(sb)
-    q = wait_thread_posts(sb, root["channel"], root["ts"], 1)[0]["text"]
+    first = wait_thread_posts(sb, root["channel"], root["ts"], 1)[0]
+    q = first["text"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in q) and any(ch.isascii() and ch.isalpha() for ch in q)
+    # both read the buttons, and each reads the date in their own format
+    labels = [el["text"]["text"] for b in first["blocks"] if b["type"] == "actions" for el in b["elements"]]
+    assert labels == ["Skip / 跳过", "Finish check-in / 结束 check-in"]
+    state = next(m for m in sb.stub.messages[root["channel"]] if m["ts"] == root["ts"])["blocks"][1]
+    assert "started " in str(state) and "开始于 20" in str(state) and "年" in str(state)
+    # the closing message names each point in both languages
+    answer(sb, "U0EMPZH2", root, "给领导汇报的时候我总是讲不清重点，PPT 做了很多页也没用。", 2)
+    answer(sb, "U0EMPZH2", root, "结束", 3)
+    summary = str(wait_thread_posts(sb, root["channel"], root["ts"], 3)[2]["blocks"])
+    assert "小结 · Summary" in summary and "沟通表达 (Communication)" in summary
 
 
 def test_reflection_is_offered_to_the_manager_at_the_next_checkin(sandbox: Sandbox) -> None:
@@ -149,7 +160,7 @@ def test_slack_retries_of_handled_replies_post_nothing_twice(sandbox: Sandbox) -
         assert [a.text for a in s.exec(select(Answer))] == ["We shipped the importer."]
 
 
-def test_mixed_language_pair_gets_one_language_in_the_closing_message(sandbox: Sandbox) -> None:
+def test_mixed_language_pair_gets_the_employees_language_in_the_closing_message(sandbox: Sandbox) -> None:
     sb = sandbox
     _start_mixed_pair(sb)
     root = thread_root(sb)
@@ -159,7 +170,10 @@ def test_mixed_language_pair_gets_one_language_in_the_closing_message(sandbox: S
     closing = wait_thread_posts(sb, root["channel"], root["ts"], 3)[2]
     text = str(closing["blocks"])
     assert "小结" in text and "发展点" in text
-    for english in ("Summary", "Development points", "Why flagged", "Agree", "I see it differently"):
+    # the summary, the reasons and the buttons are the employee's (the coach wrote them in it); only the titles
+    # and competency names carry the manager's language as well, after the employee's
+    assert "小结 · Summary" in text and "(Communication)" in text
+    for english in ("Why flagged", "Agree", "I see it differently", "practise this next"):
         assert english not in text
 
 
