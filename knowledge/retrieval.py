@@ -42,6 +42,7 @@ multiplies the fused score (boost open-point competencies and role, downrank "no
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -211,6 +212,7 @@ class HybridIndex:
         with the reference sentences' vote (`reference_head_mix`)."""
         self.courses = courses
         self.embedder = embedder
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # the last few query vectors (covers, then search)
         self.matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         self._adapter = None
         if adapter is not None and np.shape(adapter) == (self.matrix.shape[1],) * 2:
@@ -338,7 +340,18 @@ class HybridIndex:
         return m
 
     def query_vector(self, query: str) -> np.ndarray:
-        return np.asarray(self.embedder.embed_query(query[:MAX_QUERY_CHARS]), dtype=np.float32)
+        """The query's vector; the last `RECENT_QUERIES` are kept, so a check and the search after it embed once."""
+        query = query[:MAX_QUERY_CHARS]
+        vec = self._recent.get(query)
+        if vec is None:
+            vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+            self._recent[query] = vec
+            while len(self._recent) > RECENT_QUERIES:
+                try:
+                    self._recent.popitem(last=False)
+                except KeyError:  # another thread emptied it first
+                    break
+        return vec
 
     def _raw_dense(self, q: np.ndarray) -> np.ndarray:
         """Similarities of query vector(s) `q` ((dim,) or (m, dim)) to every course, before standardisation:
@@ -530,6 +543,7 @@ _LISTS = ("dense", "lexical", "learned")
 # shipped catalog: all 120 labelled queries (both sets) score 1.2 or more at the 10th percentile and none is below
 # it with no shared word; 14 of 20 nonsense or off-catalog topics are (bench/bench_retrieval.py --coverage).
 NO_MATCH_Z = 0.3
+RECENT_QUERIES = 32
 
 
 def _sims(matrix: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -285,6 +285,22 @@ def test_covers_needs_a_shared_word_or_an_unusually_close_course() -> None:
     assert HybridIndex(courses, vecs, FixedQuery(far)).covers("zzz") is None  # no reference queries: no scale
 
 
+def test_a_check_then_a_search_embed_the_query_once() -> None:
+    calls: list[str] = []
+
+    class Counting(FixedQuery):
+        def embed_query(self, text: str) -> list[float]:
+            calls.append(text)
+            return self.q
+
+    courses = [_course("a", "Negotiation basics"), _course("b", "Feedback"), _course("c", "Planning")]
+    index = HybridIndex(courses, np.asarray([_unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 0, 1)]), Counting(_unit(1, 0, 0)))
+    index.query_vector("zzz")
+    index.search("zzz", 2)
+    index.search("other", 2)
+    assert calls == ["zzz", "other"]
+
+
 def test_competency_prior_follows_the_nearest_reference_sentences() -> None:
     courses = [_course("p", "Plan", comps=("planning",)), _course("f", "Feedback", comps=("feedback",))]
     emb = FixedQuery(_unit(1, 0, 0))
