@@ -31,14 +31,19 @@ _EN_GOAL = re.compile(
 )
 _ZH_GOAL = ("想练", "想学", "想提升", "想提高", "希望提升", "希望提高", "希望学", "打算练", "打算学", "想加强", "想把")
 _EN_OBSTACLE = re.compile(
-    r"\b(block(er|ers|ed|ing)|stuck|slipp(ed|ing)|behind (schedule|plan)|delay(ed|s)?|hard|difficult|tough|"
+    r"\b(block(er|ers|ed|ing)|stuck|slipp(ed|ing)|behind (schedule|plan|on)|(fell|falling|i'?m|we'?re) behind|"
+    r"delay(ed|s)?|hard|difficult|tough|"
     r"frustrat\w*|worr(y|ied|ying)|stress(ed|ful)?|overwhelm\w*|burn(ed|t)? out|exhaust\w*|struggl\w*|"
-    r"problem|issue|risk|late|missed|fail(ed|ing)?|can'?t|couldn'?t|unclear|confus\w*|no time)\b",
+    r"problem|issue|risk|late|missed|fail(ed|ing)?|can'?t|couldn'?t|unclear|confus\w*|no time|no idea|"
+    r"complain\w*|upset|annoyed|angry|rework|redo|wrong|mistake|bug|broke|broken|outage|escalat\w*|"
+    r"stopped|lost|cancel\w*)\b",
     re.I,
 )
 _ZH_OBSTACLE = (
     *("卡在", "卡住", "阻力", "阻碍", "拖", "延期", "来不及", "压力", "焦虑", "担心", "困难", "很难", "难推"),
-    *("不顺", "问题", "风险", "没时间", "忙不过来", "累", "迷茫", "不清楚", "搞不定", "失败", "落后"),
+    *("不顺", "出问题", "有问题", "问题是", "风险", "没时间", "忙不过来", "累", "迷茫", "不清楚"),
+    *("搞不定", "失败", "落后"),
+    *("还没", "没人", "不知道", "投诉", "返工", "出错", "错了", "故障", "抱怨", "催", "一直在问"),
 )
 _EN_POSITIVE = re.compile(
     r"\b(went (really |very |pretty )?well|going well|shipped|launched|released|delivered|finished|completed|"
@@ -50,7 +55,18 @@ _ZH_POSITIVE = (
     *("顺利", "上线", "完成", "充实", "收获", "开心", "满意", "进展", "不错", "很好", "做到了", "提升了"),
     *("成就感", "按时", "搞定", "突破", "进步", "喜欢", "谢谢", "有帮助", "学到", "达成", "超额"),
 )
-_EN_NEGATED = re.compile(r"\b(not|never|no|isn'?t|aren'?t|wasn'?t|weren'?t|don'?t|didn'?t|hardly)\b\W+(\w+\W+)?$", re.I)
+# A request or a wish for support ("…would help", "希望能…") is neither progress nor a problem: a plain thank-you.
+_EN_REQUEST = re.compile(
+    r"\b(would (really )?(help|be (good|great|useful|helpful|nice|a good))|could use|i'?d need|i need|"
+    r"it'?d help|would love)\b",
+    re.I,
+)
+_ZH_REQUEST = ("希望", "需要", "如果能", "想要", "能不能", "会有帮助")
+_EN_NEGATED = re.compile(
+    r"\b(not|never|no|hardly|without|(is|are|was|were|do|does|did|have|has|had|ca|wo|could|would|should)n'?t)\b"
+    r"\W+(\w+\W+)?$",
+    re.I,
+)
 _ZH_NEGATED = ("不", "没", "未", "无")
 
 
@@ -80,6 +96,8 @@ def sentence_tone(sentence: str) -> Tone:
         return Tone.POSITIVE
     if _zh_hit(_ZH_OBSTACLE, s) if zh else _en_hit(_EN_OBSTACLE, s):
         return Tone.OBSTACLE
+    if any(w in s for w in _ZH_REQUEST) if zh else _EN_REQUEST.search(s):
+        return Tone.NEUTRAL
     if _zh_hit(_ZH_POSITIVE, s) if zh else _en_hit(_EN_POSITIVE, s):
         return Tone.POSITIVE
     return Tone.NEUTRAL

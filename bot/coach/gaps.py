@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _EN_GAP = [
     r"\bstruggl\w*",
@@ -263,7 +264,13 @@ class _Scan:
     zh: bool
 
 
+_EN_GAP_RE = [re.compile(p) for p in _EN_GAP]
+_EN_RESOLVED_RE = [re.compile(p) for p in _EN_RESOLVED]
+
+
+@lru_cache(maxsize=4096)
 def _scan(s: str) -> _Scan:
+    """What the lexicons see in `s` (cached: a sentence is asked about several times, by several callers)."""
     if _is_zh(s):
         return _Scan(
             hits=[w for w in _ZH_GAP if w in s],
@@ -275,8 +282,8 @@ def _scan(s: str) -> _Scan:
         )
     low = s.lower()
     return _Scan(
-        hits=[m.group(0) for p in _EN_GAP if (m := re.search(p, low))],
-        resolved=any(re.search(p, low) for p in _EN_RESOLVED),
+        hits=[m.group(0) for p in _EN_GAP_RE if (m := p.search(low))],
+        resolved=any(p.search(low) for p in _EN_RESOLVED_RE),
         others=bool(_EN_OTHERS.match(s)) and not _EN_FIRST.search(s),
         second_third=bool(_EN_SECOND_THIRD.search(s)),
         first=bool(_EN_FIRST.search(s)),

@@ -28,7 +28,12 @@ from bot.i18n import t
         ("No problem at all this sprint.", Tone.POSITIVE),
         ("没有问题，一切正常。", Tone.NEUTRAL),
         ("Not great, to be honest.", Tone.GAP),
-        ("Some time with the data team would help.", Tone.NEUTRAL),
+        ("Some time with the data team would help.", Tone.NEUTRAL),  # a request: no "nice work"
+        ("Running a smaller project end to end would be a good stretch.", Tone.NEUTRAL),
+        ("The policy refresh is done. The survey follow-up is where I'm behind.", Tone.OBSTACLE),
+        ("I havent done any of the training modules.", Tone.NEUTRAL),  # negated "done", even without the apostrophe
+        ("We found three pain points nobody had written down before.", Tone.NEUTRAL),
+        ("线上学习平台本来说三月上线，现在还没定日子。", Tone.OBSTACLE),
         ("希望能有一位资深同事带我做一次容量规划。", Tone.NEUTRAL),
     ],
 )
