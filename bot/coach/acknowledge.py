@@ -3,7 +3,8 @@
 Pure and offline (regexes only, no model), so every answer pays microseconds for it. The line follows what the
 answer sounds like: a difficulty the person names as their own is thanked for its candour, an obstacle is
 recognised, progress or a solved problem is welcomed, anything else gets a plain thank-you. The choice among a
-kind's wordings is a hash of the answer, so a Slack retry that posts the question again posts the same line.
+kind's wordings follows the question's number (or a hash of the answer), so a Slack retry that posts the question
+again posts the same line, and consecutive lines differ.
 """
 
 from __future__ import annotations
@@ -115,10 +116,14 @@ def answer_tone(text: str) -> Tone:
 VARIANTS = 3  # wordings per tone in prompts/strings/coach.yaml: checkin_ack_<tone>_<0..2>
 
 
-def acknowledgement(text: str, locale: str | None) -> str | None:
-    """The line that acknowledges the answer `text`, in `locale`; None for an empty answer."""
+def acknowledgement(text: str, locale: str | None, turn: int | None = None) -> str | None:
+    """The line that acknowledges the answer `text`, in `locale`; None for an empty answer.
+
+    `turn`: the number of the question that follows; consecutive questions then never repeat a wording (three
+    candid answers in a row get three different lines). Without it, the wording is a hash of the answer.
+    """
     if len((text or "").strip()) < 2:
         return None
     tone = answer_tone(text)
-    variant = zlib.crc32(text.strip().encode("utf-8")) % VARIANTS
+    variant = (turn if turn is not None else zlib.crc32(text.strip().encode("utf-8"))) % VARIANTS
     return t(f"checkin_ack_{tone.value}_{variant}", norm_locale(locale))

@@ -210,7 +210,7 @@ def post_question(
     topic = " / ".join(dict.fromkeys(bank.topic_name(q.topic, norm_locale(loc)) for loc in locales))
     ack = None
     if after is not None and after.author_slack_id == c.employee_slack_id:
-        ack = acknowledgement(after.text, employee.locale if employee else locales[0])
+        ack = acknowledgement(after.text, employee.locale if employee else locales[0], turn=c.step)
     blocks = question_blocks(
         checkin_id=c.id or 0,
         n=c.step + 1,

@@ -55,6 +55,13 @@ def test_the_line_is_in_the_answerers_language_and_stable(locale: str | None) ->
     assert acknowledgement(text, locale) == line  # a retry that posts the question again says the same
 
 
+def test_consecutive_questions_never_repeat_a_wording() -> None:
+    text = "I keep saying yes to every request."
+    lines = [acknowledgement(text, "en", turn=n) for n in range(1, 7)]
+    assert all(a != b for a, b in zip(lines, lines[1:], strict=False)) and len(set(lines)) == VARIANTS
+    assert acknowledgement(text, "en", turn=4) == lines[3]  # the same question again (a retry): the same line
+
+
 def test_wordings_vary_between_answers() -> None:
     lines = {acknowledgement(f"Thanks, the sprint was fine number {i}.", "en") for i in range(30)}
     assert len(lines) == VARIANTS

@@ -246,8 +246,9 @@ class SlackStub:
                 fn = getattr(self, "_m_" + method.replace(".", "_"), None)
                 body = fn(params) if fn else {"ok": False, "error": "unknown_method"}
             call = Call(method, params, time.time(), status, body)
+        self._notify(call)  # before it is listed: whoever waits for the call sees it printed first (the demo)
+        with self._lock:
             self.calls.append(call)
-        self._notify(call)
         return status, body, headers
 
     def _notify(self, call: Call) -> None:
