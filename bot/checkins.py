@@ -138,7 +138,7 @@ def start_guided(
         reflection = repo.latest_reflection(
             session=session, employee_slack_id=employee_slack_id, since=last.finished_at if last else None
         )
-        ref_answers = repo.answers_of(session=session, checkin_id=reflection.id) if reflection else []
+        ref_answers = current_answers(repo.answers_of(session=session, checkin_id=reflection.id)) if reflection else []
         return Started(existing, manager, employee, reflection=reflection, reflection_answers=ref_answers)
 
 
@@ -438,6 +438,15 @@ class Finished:
     summary: str
 
 
+def current_answers(answers: list[Answer]) -> list[Answer]:
+    """The answers that stand: one per question and author, the latest (going `back` and answering again replaces
+    the earlier answer, which stays stored as history). In question order."""
+    latest: dict[tuple[int, str], Answer] = {}
+    for a in sorted(answers, key=lambda a: (a.step, a.id or 0)):
+        latest[(a.step, a.author_slack_id)] = a
+    return sorted(latest.values(), key=lambda a: (a.step, a.id or 0))
+
+
 def finish(services: Services, *, checkin_id: int) -> Finished:
     """Close a check-in: run the coach over its answers and store the development points it found."""
     from bot.coach import get_coach
@@ -445,7 +454,7 @@ def finish(services: Services, *, checkin_id: int) -> Finished:
     with session_scope(services.engine) as session:
         checkin = repo.get_checkin(session=session, checkin_id=checkin_id)
         assert checkin is not None
-        answers = repo.answers_of(session=session, checkin_id=checkin_id)
+        answers = current_answers(repo.answers_of(session=session, checkin_id=checkin_id))
         employee = get_person(session=session, slack_id=checkin.employee_slack_id)
         if checkin.state == "done":  # analysed already (the closing message may still be owed): no second analysis
             stored = [

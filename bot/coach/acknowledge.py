@@ -62,10 +62,15 @@ _EN_REQUEST = re.compile(
     r"it'?d help|would love)\b",
     re.I,
 )
-_ZH_REQUEST = ("希望", "需要", "如果能", "想要", "能不能", "会有帮助")
+_ZH_REQUEST = ("希望", "需要", "如果能", "想要", "能不能", "会有帮助", "目标是", "打算", "计划", "准备")
+_EN_INTENT = re.compile(
+    r"\b(my goal is|our goal is|i plan to|we plan to|i'?m going to|we'?re going to|i will|we will)\b", re.I
+)
+# "I always…" / "总是…" is gap language only when something in the sentence goes wrong ("I always hit my deadlines")
+_WEAK_GAP_CUES = ("i always", "i keep", "i tend to", "i end up", "总是", "一直", "老是")
 _EN_NEGATED = re.compile(
-    r"\b(not|never|no|hardly|without|(is|are|was|were|do|does|did|have|has|had|ca|wo|could|would|should)n'?t)\b"
-    r"\W+(\w+\W+)?$",
+    r"\b(not|never|no|nothing|nobody|none|neither|nor|hardly|without|"
+    r"(is|are|was|were|do|does|did|have|has|had|ca|wo|could|would|should)n'?t)\b\W+(\w+\W+){0,2}$",
     re.I,
 )
 _ZH_NEGATED = ("不", "没", "未", "无")
@@ -80,7 +85,8 @@ def _zh_hit(words: tuple[str, ...], s: str) -> bool:
     for w in words:
         i = s.find(w)
         while i >= 0:
-            if w.startswith(_ZH_NEGATED) or not any(ch in _ZH_NEGATED for ch in s[max(0, i - 2) : i]):
+            before = re.split(r"[，。！？；,.!?;]", s[max(0, i - 4) : i])[-1]  # up to 4 characters, this clause
+            if w.startswith(_ZH_NEGATED) or not any(ch in _ZH_NEGATED for ch in before):
                 return True
             i = s.find(w, i + 1)
     return False
@@ -91,17 +97,33 @@ def sentence_tone(sentence: str) -> Tone:
     zh = _is_zh(s)
     if any(w in s for w in _ZH_GOAL) if zh else _EN_GOAL.search(s):
         return Tone.GOAL
-    if gap_signal(s, author_is_manager=False) is not None:
+    if len(s.split()) < 4 and not zh:  # "I don't know.", "ok", "not sure": no reading into it
+        return Tone.NEUTRAL
+    sig = gap_signal(s, author_is_manager=False)
+    obstacle = _zh_hit(_ZH_OBSTACLE, s) if zh else _en_hit(_EN_OBSTACLE, s)
+    if sig is not None and (obstacle or not sig.cue.lower().startswith(_WEAK_GAP_CUES) or _has_trouble(s, zh)):
         return Tone.GAP
     if sounds_resolved(s) or sounds_strength(s):
         return Tone.POSITIVE
-    if _zh_hit(_ZH_OBSTACLE, s) if zh else _en_hit(_EN_OBSTACLE, s):
+    if obstacle:
         return Tone.OBSTACLE
-    if any(w in s for w in _ZH_REQUEST) if zh else _EN_REQUEST.search(s):
+    if any(w in s for w in _ZH_REQUEST) if zh else (_EN_REQUEST.search(s) or _EN_INTENT.search(s)):
         return Tone.NEUTRAL
     if _zh_hit(_ZH_POSITIVE, s) if zh else _en_hit(_EN_POSITIVE, s):
         return Tone.POSITIVE
     return Tone.NEUTRAL
+
+
+_EN_TROUBLE = re.compile(
+    r"\b(slips?|late|evenings?|weekends?|too (much|many|long)|again|nobody|no one|without|instead|ramble\w*|lost)\b",
+    re.I,
+)
+_ZH_TROUBLE = ("不", "没", "讲不清", "说不清", "加班", "拖", "来不及", "太多", "太长", "乱")
+
+
+def _has_trouble(s: str, zh: bool) -> bool:
+    """Something in the sentence goes wrong: what turns "I always…" into a habit worth working on."""
+    return any(w in s for w in _ZH_TROUBLE) if zh else bool(_EN_TROUBLE.search(s))
 
 
 _ORDER = (Tone.GAP, Tone.GOAL, Tone.OBSTACLE, Tone.POSITIVE, Tone.NEUTRAL)

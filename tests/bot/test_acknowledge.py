@@ -34,6 +34,13 @@ from bot.i18n import t
         ("I havent done any of the training modules.", Tone.NEUTRAL),  # negated "done", even without the apostrophe
         ("We found three pain points nobody had written down before.", Tone.NEUTRAL),
         ("线上学习平台本来说三月上线，现在还没定日子。", Tone.OBSTACLE),
+        # what the audit found read wrongly: negations further back, habits that are strengths, short answers
+        ("Nothing is going well.", Tone.NEUTRAL),
+        ("一般般，没什么进展。", Tone.NEUTRAL),
+        ("I always hit my deadlines.", Tone.NEUTRAL),
+        ("I keep saying yes and the important work slips to the evenings.", Tone.GAP),
+        ("I don't know.", Tone.NEUTRAL),
+        ("我的目标是完成迁移。", Tone.NEUTRAL),
         ("希望能有一位资深同事带我做一次容量规划。", Tone.NEUTRAL),
     ],
 )
@@ -48,7 +55,7 @@ def test_a_gap_anywhere_in_the_answer_outweighs_the_good_news() -> None:
 
 @pytest.mark.parametrize("locale", ["en", "zh", "zh-CN", None])
 def test_the_line_is_in_the_answerers_language_and_stable(locale: str | None) -> None:
-    text = "I keep saying yes to every request."
+    text = "I struggle to say no when sales asks for extras."
     line = acknowledgement(text, locale)
     options = {t(f"checkin_ack_gap_{v}", locale) for v in range(VARIANTS)}
     assert line in options
@@ -56,7 +63,7 @@ def test_the_line_is_in_the_answerers_language_and_stable(locale: str | None) ->
 
 
 def test_consecutive_questions_never_repeat_a_wording() -> None:
-    text = "I keep saying yes to every request."
+    text = "I struggle to say no when sales asks for extras."
     lines = [acknowledgement(text, "en", turn=n) for n in range(1, 7)]
     assert all(a != b for a, b in zip(lines, lines[1:], strict=False)) and len(set(lines)) == VARIANTS
     assert acknowledgement(text, "en", turn=4) == lines[3]  # the same question again (a retry): the same line

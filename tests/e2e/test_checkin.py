@@ -189,3 +189,21 @@ def test_a_button_under_an_earlier_question_or_pressed_twice_moves_nothing(sandb
     assert notes("so that was not saved") == 1
     with Session(sb.services.engine) as s:
         assert "One more thought" not in str([a.text for a in s.exec(select(Answer))])
+
+
+def test_back_and_a_new_reply_replace_the_answer_for_the_coach_and_keep_the_old_one(sandbox: Sandbox) -> None:
+    sb = sandbox
+    sb.driver.slash("U0MGR", "/checkin", "<@U0EMP2>")
+    root = thread_root(sb)
+    answer(sb, "U0EMP2", root, "Quiet week, nothing to report.", expect_posts=2)
+    answer(sb, "U0EMP2", root, "I keep missing deadlines because I say yes to everything.", expect_posts=3)
+    answer(sb, "U0EMP2", root, "back", expect_posts=4)
+    posts = answer(sb, "U0EMP2", root, "The goals are on track, no blockers.", expect_posts=5)
+    sb.driver.click("U0EMP2", posts[4], "checkin_finish")
+    summary = wait_thread_posts(sb, root["channel"], root["ts"], 6)[5]
+    with Session(sb.services.engine) as s:
+        stored = [a.text for a in s.exec(select(Answer).order_by(col(Answer.id)))]
+        points = list(s.exec(select(DevelopmentPoint)))
+    assert len(stored) == 3  # the replaced answer stays stored, as history
+    assert "2 answers captured" in str(summary["blocks"])
+    assert all("deadlines" not in p.evidence for p in points)  # ...but the coach reads only the answer that stands
