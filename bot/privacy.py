@@ -54,10 +54,16 @@ def export_records(services: Services, *, person: str | None = None) -> Iterator
         checkins = s.exec(select(CheckIn).order_by(col(CheckIn.id))).all()
         mine = [c for c in checkins if person is None or person in (c.employee_slack_id, c.manager_slack_id)]
         ids = {c.id for c in mine}
+        # A manager's own export holds their check-ins and what they wrote in them; the employee's answers and the
+        # summary about the employee are the employee's data (in the employee's export, and the full one).
+        about = {c.id for c in mine if person is None or c.employee_slack_id == person}
         for c in mine:
-            yield _row("checkin", c)
+            row = _row("checkin", c)
+            if c.id not in about:
+                row["summary"] = None
+            yield row
         for a in s.exec(select(Answer).order_by(col(Answer.id))).all():
-            if a.checkin_id in ids:
+            if a.checkin_id in ids and (a.checkin_id in about or a.author_slack_id == person):
                 yield _row("answer", a)
         for p in s.exec(select(DevelopmentPoint)).all():
             if person is None or p.person_slack_id == person:

@@ -70,6 +70,29 @@ def test_forget_erases_texts_and_ids_but_keeps_counts(services: Services) -> Non
         assert s.exec(select(DevelopmentAction)).one().title == "A course"  # the action is counted still
 
 
+def test_a_managers_export_holds_what_they_wrote_not_their_reports_answers(services: Services) -> None:
+    _seed(services)
+    with session_scope(services.engine) as s:
+        c = s.exec(select(CheckIn)).one()
+        c.summary = "Erik's summary"
+        s.add(c)
+        s.add(
+            Answer(
+                checkin_id=c.id, question_id="q", step=0, author_slack_id="U0MGR", text="manager note", slack_ts="1.2"
+            )
+        )
+    buf = io.StringIO()
+    write_export(services, buf, person="U0MGR")
+    recs = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert [r["text"] for r in recs if r["type"] == "answer"] == ["manager note"]
+    assert [r["summary"] for r in recs if r["type"] == "checkin"] == [None]
+    buf = io.StringIO()
+    write_export(services, buf, person="U0EMP")  # the employee's export has both, and the summary
+    recs = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert sorted(r["text"] for r in recs if r["type"] == "answer") == ["manager note", "my secret answer"]
+    assert [r["summary"] for r in recs if r["type"] == "checkin"] == ["Erik's summary"]
+
+
 def test_cli_export_and_forget(tmp_path: Path) -> None:
     env = {**os.environ, "GROWTHLOOP_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)

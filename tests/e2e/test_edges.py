@@ -67,3 +67,13 @@ def test_a_typed_name_nobody_has_and_pause_without_a_duration(sandbox: Sandbox) 
     assert "Erik" in by_name.json()["text"]
     pause = d.slash("U0EMPZH", "/checkin", "pause")
     assert pause.json()["text"].startswith("用法：`/checkin pause 2w`") and "“”" not in pause.json()["text"]
+
+
+def test_checkin_subcommands_in_chinese(sandbox: Sandbox) -> None:
+    d = sandbox.driver
+    paused = d.slash("U0EMPZH", "/checkin", "暂停 2周").json()["text"]
+    assert "暂停" in paused and "用法" not in paused
+    assert "用法" not in d.slash("U0EMPZH", "/checkin", "状态").json()["text"]
+    resumed = d.slash("U0EMPZH", "/checkin", "恢复").json()["text"]
+    assert "用法" not in resumed and resumed != paused
+    assert "`/checkin pause 2周`" in d.slash("U0EMPZH", "/checkin", "帮助").json()["text"]  # as the nudges write it

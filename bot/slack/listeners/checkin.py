@@ -32,13 +32,17 @@ def _resolve_name(services: Services, name: str) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+_SUBCOMMANDS = {"暂停": "pause", "恢复": "resume", "继续": "resume", "状态": "status"}  # the zh words for them
+
+
 def register(app: App, services: Services) -> None:
     @app.command("/checkin")
     def checkin_command(ack: Ack, command: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         loc, user, text = context.get("locale", "en"), command["user_id"], (command.get("text") or "").strip()
-        word = text.split()[0].lower() if text else ""
+        first = text.split()[0] if text else ""
+        word = _SUBCOMMANDS.get(first.lower(), first.lower())
         if word in ("pause", "resume", "status"):
-            return _cadence(ack, services, user, loc, word, text[len(word) :].strip())
+            return _cadence(ack, services, user, loc, word, text[len(first) :].strip())
         target = (mentions(text) or [None])[0]
         if target is None and plain_names(text):
             name = plain_names(text)[0]
