@@ -81,9 +81,11 @@ def parse_people_csv(text: str) -> list[PersonRow]:
                 ZoneInfo(row["timezone"])
             except (ZoneInfoNotFoundError, ValueError):
                 raise ImportError_(f"line {idx}: timezone {row['timezone']!r} is not an IANA time zone") from None
-        row["locale"] = row["locale"].lower()  # "ZH" is as clear as "zh" (like TRUE for is_hr_admin)
-        if row["locale"] and row["locale"] not in ("en", "zh"):
-            raise ImportError_(f"line {idx}: locale must be en or zh, not {row['locale']!r}")
+        # "ZH", "zh-CN", "en_US" are as clear as "zh" / "en" (like TRUE for is_hr_admin), as in catalogs
+        written = row["locale"]
+        row["locale"] = norm_locale(written, "") if written else ""
+        if written and not row["locale"]:
+            raise ImportError_(f"line {idx}: locale must be en or zh, not {written!r}")
         flag = row["is_hr_admin"].lower()
         if flag not in ("", "true", "false"):
             raise ImportError_(f"line {idx}: is_hr_admin must be true or false, not {row['is_hr_admin']!r}")

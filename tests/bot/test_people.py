@@ -28,11 +28,19 @@ def test_import_upserts(services: Services) -> None:
     assert _count(services) == 2
 
 
+def test_locales_as_other_systems_write_them(services: Services) -> None:
+    text = HEADER + "U0A,Ann,,,t,r,UTC,zh-CN,false\nU0B,Bob,,,t,r,UTC,en_US,false\nU0C,Cy,,,t,r,UTC,ZH,false\n"
+    assert import_people(services, text) == 3
+    with Session(services.engine) as s:
+        assert [p.locale for p in s.exec(select(Person).order_by(Person.slack_id))] == ["zh", "en", "zh"]
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [
         ("U0B,Bob,,,t,r,Mars/Base,en,false", "line 3: timezone"),
-        ("U0B,Bob,,,t,r,UTC,fr,false", "line 3: locale"),
+        ("U0B,Bob,,,t,r,UTC,fr,false", "line 3: locale must be en or zh, not 'fr'"),
+        ("U0B,Bob,,,t,r,UTC,Fr-FR,false", "line 3: locale must be en or zh, not 'Fr-FR'"),  # as written
         ("U0B,Bob,,,t,r,UTC,en,yes", "line 3: is_hr_admin"),
         ("bob,Bob,,,t,r,UTC,en,false", "line 3: slack_id"),
         ("U0B,Bob,,U0B,t,r,UTC,en,false", "line 3: a person cannot be their own manager"),
