@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from bot.i18n import shorten
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from storage import goals as repo
@@ -139,10 +140,11 @@ def gather(services: Services, *, people: Iterable[str], capabilities: Iterable[
 
 
 def _quote(text: str, capability: str) -> str:
+    """The sentence of `text` that names the capability (else the first), whole words, at most 120 characters."""
     pat = _cue_pattern(capability)
-    m = pat.search(text) if pat else None
-    start = max(0, (m.start() if m else 0) - 40)
-    return " ".join(text[start:start + 120].split())
+    parts = [p for p in re.split(r"(?<=[.!?。！？；;])\s*|\n+", text) if p.strip()] or [text]
+    hit = next((p for p in parts if pat and pat.search(p)), parts[0])
+    return shorten(hit, 120)
 
 
 def levels_for(services: Services, *, people: Iterable[str], capabilities: Iterable[str]

@@ -89,3 +89,15 @@ def fmt_date(when: datetime, tz: str, locale: str | None) -> str:
     if norm_locale(locale) == "zh":
         return f"{local.year}年{local.month}月{local.day}日"
     return f"{local.day} {local:%b} {local.year}"
+
+
+def shorten(text: str, n: int = 80) -> str:
+    """`text` on one line in at most `n` characters; a cut falls between words where there are spaces, with "…"."""
+    text = " ".join((text or "").split())
+    if len(text) <= n:
+        return text
+    cut = text[: n - 1]
+    space = cut.rfind(" ")
+    if space >= n * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:，；：、") + "…"

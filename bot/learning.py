@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from bot.i18n import norm_locale, t
+from bot.i18n import norm_locale, shorten, t
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from knowledge.retrieval import Filters, Hit, Preferences
@@ -98,16 +98,7 @@ def point_query(point: DevelopmentPoint, locale: str) -> str:
     return f"{point.evidence.strip()[:600]} {cues}".strip()
 
 
-def _short(text: str, n: int = 80) -> str:
-    """`text` in at most `n` characters; a cut falls between words where there are spaces ("the important…")."""
-    text = " ".join((text or "").split())
-    if len(text) <= n:
-        return text
-    cut = text[: n - 1]
-    space = cut.rfind(" ")
-    if space >= n * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:，；：、") + "…"
+_short = shorten
 
 
 def course_angle(summary: str, query: str, n: int = 90) -> str:

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTe
 from slack_sdk.models.views import View
 
 from bot.goals import Check, Need
-from bot.i18n import t
+from bot.i18n import shorten, t
 from knowledge.competencies import load_competency_model
 
 CALLBACK_ID = "goal_modal"
@@ -90,19 +90,18 @@ def modal_errors(errors: dict[str, str], locale: str) -> dict[str, str]:
 
 
 def _evidence(need: Need, locale: str) -> str:
-    parts = [t(f"goals_ev_{ev.kind}", locale, detail=_clip(ev.detail), weight=f"{w:+.2f}")
+    parts = [t(f"goals_ev_{ev.kind}", locale, detail=_clip(ev.detail), weight="↑" if w > 0 else "↓")
              for ev, w in need.level.evidence[:3] if w]
     return " · ".join(parts) if parts else t("goals_ev_none", locale)
 
 
 def _clip(text: str, n: int = 50) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return shorten(text, n)
 
 
 def need_line(need: Need, locale: str) -> str:
     name = load_competency_model().name(need.capability, locale)
-    src = "/".join(t(f"goals_src_{s}", locale) for s in need.sources)
+    src = ("、" if locale == "zh" else ", ").join(t(f"goals_src_{s}", locale) for s in need.sources)
     key = "goals_need_gap" if need.gap else "goals_need_ok"
     return t(key, locale, capability=name, level=need.level.level, required=need.required, sources=src)
 

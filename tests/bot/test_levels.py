@@ -59,24 +59,78 @@ def test_levels_from_the_store(services: Services) -> None:
         s.add(Course(id="c1", title="Talking to customers", competencies=["customer_insight", "communication"]))
         s.add(LearningRecord(person_slack_id="U1", course_id="c1", status="completed", at=NOW - timedelta(days=10)))
         s.add(LearningRecord(person_slack_id="U1", course_id="c1", status="started", at=NOW))
-        s.add(DevelopmentPoint(person_slack_id="U1", competency="customer_insight", evidence="asked why users churn",
-                               status="closed", created_at=NOW - timedelta(days=90), closed_at=NOW))
-        s.add(DevelopmentPoint(person_slack_id="U1", competency="data_analysis", evidence="guessed the numbers",
-                               status="open", created_at=NOW - timedelta(days=5)))
-        s.add(DevelopmentPoint(person_slack_id="U1", competency="planning", evidence="my own goal", source="goal",
-                               status="open", created_at=NOW))
-        s.add(Recognition(giver_slack_id="U2", receivers=["U1", "U3"], message="great customer calls",
-                          competencies=["customer_insight"], created_at=NOW - timedelta(days=1)))
-        c = CheckIn(employee_slack_id="U1", manager_slack_id="U2", state="done", started_at=NOW - timedelta(days=2),
-                    finished_at=NOW - timedelta(days=2))
+        s.add(
+            DevelopmentPoint(
+                person_slack_id="U1",
+                competency="customer_insight",
+                evidence="asked why users churn",
+                status="closed",
+                created_at=NOW - timedelta(days=90),
+                closed_at=NOW,
+            )
+        )
+        s.add(
+            DevelopmentPoint(
+                person_slack_id="U1",
+                competency="data_analysis",
+                evidence="guessed the numbers",
+                status="open",
+                created_at=NOW - timedelta(days=5),
+            )
+        )
+        s.add(
+            DevelopmentPoint(
+                person_slack_id="U1",
+                competency="planning",
+                evidence="my own goal",
+                source="goal",
+                status="open",
+                created_at=NOW,
+            )
+        )
+        s.add(
+            Recognition(
+                giver_slack_id="U2",
+                receivers=["U1", "U3"],
+                message="great customer calls",
+                competencies=["customer_insight"],
+                created_at=NOW - timedelta(days=1),
+            )
+        )
+        c = CheckIn(
+            employee_slack_id="U1",
+            manager_slack_id="U2",
+            state="done",
+            started_at=NOW - timedelta(days=2),
+            finished_at=NOW - timedelta(days=2),
+        )
         s.add(c)
         s.flush()
-        s.add(Answer(checkin_id=c.id, question_id="q1", step=0, author_slack_id="U1", slack_ts="1.1",
-                     text="I pulled the cohort data from the dashboard to check the numbers"))
-        s.add(Answer(checkin_id=c.id, question_id="q1", step=1, author_slack_id="U2", slack_ts="1.2",
-                     text="Our stakeholders were happy"))
-    levels = levels_for(services, people=["U1", "U3"],
-                        capabilities=["customer_insight", "data_analysis", "planning", "stakeholder_management"])
+        s.add(
+            Answer(
+                checkin_id=c.id,
+                question_id="q1",
+                step=0,
+                author_slack_id="U1",
+                slack_ts="1.1",
+                text="I pulled the cohort data from the dashboard to check the numbers",
+            )
+        )
+        s.add(
+            Answer(
+                checkin_id=c.id,
+                question_id="q1",
+                step=1,
+                author_slack_id="U2",
+                slack_ts="1.2",
+                text="Our stakeholders were happy",
+            )
+        )
+    levels = levels_for(
+        services,
+        people=["U1", "U3"],
+        capabilities=["customer_insight", "data_analysis", "planning", "stakeholder_management"],
+    )
     ci = levels["U1"]["customer_insight"]
     assert {e.kind for e, _ in ci.evidence} == {"closed_point", "course", "kudos"}
     assert ci.score == pytest.approx(1 + 1 + 0.25 * 0.5 ** (10 / 180) + 0.25 * 0.5 ** (1 / 180), abs=1e-3)
@@ -86,4 +140,33 @@ def test_levels_from_the_store(services: Services) -> None:
     assert levels["U1"]["planning"].evidence == []  # a goal's own point is an intention, not evidence
     assert levels["U1"]["stakeholder_management"].evidence == []  # the manager's words are not U1's evidence
     assert levels["U3"]["customer_insight"].level == 1 and levels["U3"]["customer_insight"].score == pytest.approx(
-        1.25, abs=1e-2)
+        1.25, abs=1e-2
+    )
+
+
+def test_a_checkin_quote_is_the_sentence_that_names_the_capability() -> None:
+    from bot.capability_levels import _quote
+
+    text = "We're at 60% of the goal; the pricing experiment is the blocker. I ran the customer interviews myself."
+    assert _quote(text, "customer_insight") == "I ran the customer interviews myself."
+    assert _quote("x" * 10 + " no cue here at all.", "customer_insight").startswith("xxxxxxxxxx no cue")
+
+
+def test_the_goal_check_shows_directions_and_plain_sources_not_weights() -> None:
+    from bot.goals import Need
+    from bot.slack.blocks_goals import _evidence, need_line
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    level = level_from(
+        "communication",
+        [
+            Evidence("open_point", now, "My updates ramble and she stops reading after the first paragraph"),
+            Evidence("course", now, "Writing Concise Emails"),
+        ],
+        now,
+    )
+    need = Need("communication", 3, ["development", "role"], level)
+    ev, line = _evidence(need, "en"), need_line(need, "en")
+    assert "↑" in ev and "↓" in ev and "0." not in ev
+    assert "(your development goal, your role)" in line
+    assert "、" in need_line(need, "zh")
