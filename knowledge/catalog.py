@@ -1,8 +1,8 @@
 """Course catalogs in the contract format (JSONL or CSV): parsing with line numbers.
 
 Fields: `id,title,summary,competencies,language,duration_minutes,format,url`. `competencies` is a list in
-JSONL and `;`-separated in CSV. A file is accepted whole or not at all: the first bad line is reported with
-its number and the reason. Rejected: a missing or duplicate id, an id with `|` or control characters, a missing
+JSONL and `;`-separated in CSV. A file is accepted whole or not at all: every bad line (up to 20) is reported
+with its number and the reason. Rejected: a missing or duplicate id, an id with `|` or control characters, a missing
 title, an unknown competency, a language other than en/zh, a duration that is no positive number, a url that is
 not http(s). Tolerated, as another system's export has them: fields beyond the contract's (ignored), any format
 word (the five known ones and their common spellings are normalised: "project practice" is `project`), a
@@ -56,6 +56,7 @@ class CatalogError(ValueError):
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
+        self.all: list[CatalogError] = [self]  # every bad line found, this one first (see `parse_catalog`)
 
 
 @dataclass(frozen=True)
@@ -148,20 +149,19 @@ def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRe
     return CourseRecord(cid, title, summary, tuple(dict.fromkeys(comp_list)), language, minutes, fmt, url)
 
 
-def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
+def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError]]:
     for n, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise CatalogError(n, f"not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise CatalogError(n, "expected a JSON object")
-        yield n, row
+            yield n, CatalogError(n, f"not valid JSON ({exc.msg})")
+            continue
+        yield n, row if isinstance(row, dict) else CatalogError(n, "expected a JSON object")
 
 
-def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
+def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError]]:
     # newline="": the csv module sees the file's own line endings, so a bare CR (old Mac files) ends a line and
     # a CR inside a quoted cell stays part of the cell, instead of raising csv.Error mid-file
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -181,25 +181,42 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object]]]:
         except csv.Error as exc:
             raise CatalogError(max(reader.line_num, 1), f"malformed CSV ({exc})") from None
         if None in row:
-            raise CatalogError(reader.line_num, "more cells than header columns")
+            yield reader.line_num, CatalogError(reader.line_num, "more cells than header columns")
+            continue
         if not any((v or "").strip() for v in row.values()):
             continue
         yield reader.line_num, {k: v for k, v in row.items()}
 
 
+MAX_REPORTED = 20  # bad lines listed in one refusal
+
+
 def parse_catalog(text: str, fmt: str) -> list[CourseRecord]:
-    """Parse a whole catalog (`fmt` is "jsonl" or "csv"); raise CatalogError on the first bad line."""
+    """Parse a whole catalog (`fmt` is "jsonl" or "csv"). Any bad line raises CatalogError for the first one, with
+    every bad line found (up to MAX_REPORTED) in its `all`, so one run shows what to fix; nothing is returned."""
     known = set(load_competency_model().ids)
     text = text.lstrip("\ufeff")  # a file saved "UTF-8 with BOM" (Excel, Notepad) is still UTF-8
     rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text)
     seen: dict[str, int] = {}
     out: list[CourseRecord] = []
+    bad: list[CatalogError] = []
     for line, row in rows:
-        rec = validate_row(row, line, known)
-        if rec.id in seen:
-            raise CatalogError(line, f"duplicate id {rec.id!r} (first on line {seen[rec.id]})")
+        try:
+            if isinstance(row, CatalogError):
+                raise row
+            rec = validate_row(row, line, known)
+            if rec.id in seen:
+                raise CatalogError(line, f"duplicate id {rec.id!r} (first on line {seen[rec.id]})")
+        except CatalogError as exc:
+            bad.append(exc)
+            if len(bad) >= MAX_REPORTED:
+                break
+            continue
         seen[rec.id] = line
         out.append(rec)
+    if bad:
+        bad[0].all = bad
+        raise bad[0]
     return out
 
 

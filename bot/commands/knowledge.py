@@ -44,12 +44,17 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
            replace: bool = typer.Option(False, "--replace", help="Drop courses that are not in FILE.")) -> None:
     """Load courses from JSONL or CSV (upsert by id; a bad line is reported and nothing is written)."""
     from bot.cli import fail
-    from knowledge.catalog import CatalogError, read_catalog
+    from knowledge.catalog import MAX_REPORTED, CatalogError, read_catalog
 
     try:
         records = read_catalog(file)
     except CatalogError as exc:
-        fail(f"{file}: {exc}; nothing was written")
+        if len(exc.all) == 1:
+            fail(f"{file}: {exc}; nothing was written")
+        else:
+            more = " or more" if len(exc.all) >= MAX_REPORTED else ""
+            lines = "\n".join(f"  {file}:{e.line}: {e.reason}" for e in exc.all)
+            fail(f"{file}: {len(exc.all)}{more} bad lines; nothing was written:\n{lines}")
         return
     except UnicodeDecodeError as exc:  # a catalog saved as GBK or UTF-16, say: name the line, not a traceback
         line = file.read_bytes()[: exc.start].count(b"\n") + 1

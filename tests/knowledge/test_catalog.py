@@ -62,11 +62,36 @@ def test_what_another_systems_export_has_is_tolerated() -> None:
         {k: v for k, v in {**GOOD, "id": "c4"}.items() if k not in ("format", "summary", "url")},
     ]
     got = [(r.id, r.format, r.language, r.duration_minutes) for r in parse_catalog(_jsonl(*rows), "jsonl")]
-    assert got == [("course 1", "project", "en", 8), ("c2", "podcast", "zh", 15), ("课程-3", "article", "en", 20),
-                   ("c4", "article", "en", 10)]
+    assert got == [
+        ("course 1", "project", "en", 8),
+        ("c2", "podcast", "zh", 15),
+        ("课程-3", "article", "en", 20),
+        ("c4", "article", "en", 10),
+    ]
     csv_text = "id,title,language,duration_minutes,provider\nc1,T,zh,5,Acme\n"  # no format, summary, url columns
     [rec] = parse_catalog(csv_text, "csv")
     assert (rec.id, rec.format, rec.summary, rec.competencies) == ("c1", "article", "", ())
+
+
+def test_every_bad_line_is_reported_at_once() -> None:
+    text = (
+        _jsonl(
+            GOOD,
+            {**GOOD, "id": ""},
+            {**GOOD, "id": "c2"},
+            {**GOOD, "id": "c3", "competencies": ["telepathy"]},
+            {**GOOD, "id": "c2"},
+        )
+        + "\n{not json"
+    )
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(text, "jsonl")
+    assert err.value.line == 2 and [(e.line, e.reason.split(":")[-1].strip()[:10]) for e in err.value.all] == [
+        (2, "missing id"),
+        (4, "unknown co"),
+        (5, "duplicate "),
+        (6, "not valid "),
+    ]
 
 
 def test_jsonl_broken_json_and_empty_competencies() -> None:

@@ -68,6 +68,11 @@ def test_bad_file_writes_nothing(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["knowledge", "ingest", str(bad)], env=env)
     assert res.exit_code == 2 and "line 3" in res.output and "nothing was written" in res.output
     assert not (tmp_path / "d" / "chroma").exists()
+    rows[0]["id"] = ""  # two bad lines: both listed, each with its number
+    bad.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, ["knowledge", "ingest", str(bad)], env=env)
+    assert res.exit_code == 2 and "2 bad lines; nothing was written" in res.output
+    assert f"{bad}:1: missing id" in res.output and f"{bad}:3: course" in res.output
 
 
 @pytest.mark.slow
@@ -76,16 +81,24 @@ def test_cli_ingest_and_search_json(tmp_path: Path) -> None:
     env.pop("DATABASE_URL", None)
     env.pop("CHROMA_URL", None)
     csv_file = tmp_path / "c.csv"
-    csv_file.write_text("id,title,summary,competencies,language,duration_minutes,format,url\n"
-                        "neg-en,Negotiation basics,Find the interests behind positions,stakeholder_management,en,10,"
-                        "video,\nsql-en,SQL for analysts,Joins and group by,data_analysis,en,15,exercise,\n")
+    csv_file.write_text(
+        "id,title,summary,competencies,language,duration_minutes,format,url\n"
+        "neg-en,Negotiation basics,Find the interests behind positions,stakeholder_management,en,10,"
+        "video,\nsql-en,SQL for analysts,Joins and group by,data_analysis,en,15,exercise,\n"
+    )
     cli = [sys.executable, "-m", "bot.cli"]
-    out = subprocess.run([*cli, "knowledge", "ingest", str(csv_file), "--replace"], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [*cli, "knowledge", "ingest", str(csv_file), "--replace"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert "2 added" in out.stdout
-    res = subprocess.run([*cli, "knowledge", "search", "negotiation interests", "--json", "--k", "2"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*cli, "knowledge", "search", "negotiation interests", "--json", "--k", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     rows = json.loads(res.stdout)
     assert rows[0]["id"] == "neg-en"
     assert {"id", "title", "score"} <= set(rows[0]) and rows[0]["score"] >= rows[-1]["score"]
