@@ -10,8 +10,9 @@ Rules (see README, "Nudges"):
   between the previous slot and this one).
 - A slot already past when its cadence was set is "superseded" (see `bot.cadence`): never sent late.
 - A message missed during downtime is sent once, late (within LATE_GRACE, and while the slot is still the
-  current one; older ones are dropped rather than sent out of context): delivery keys are
-  stable per (pair, slot, reminder), so running the plan twice enqueues nothing new.
+  current one; older ones are dropped rather than sent out of context), and only inside the recipient's working
+  hours (a prompt missed on Monday afternoon is not sent at 21:00): delivery keys are stable per (pair, slot,
+  reminder), so running the plan twice enqueues nothing new.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from scheduler.slots import (
 
 MAX_REMINDERS = 2
 LATE_GRACE = timedelta(days=2)  # a message missed during downtime still goes out (late) within this delay
+LATE_AFTER = timedelta(minutes=15)  # later than this, a missed message waits for the recipient's working hours
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,11 @@ class _Pass:
             self._prompt[(nxt, at, tz)] = hit
         return hit
 
+    def after_hours(self, due_at: datetime, tz: str) -> bool:
+        """A message due at `due_at` that is late (downtime) and would reach the recipient outside working hours:
+        it waits for the next working time (still within LATE_GRACE, else it is dropped as for any late one)."""
+        return self.now - due_at > LATE_AFTER and to_working(self.now, tz, self.holidays, self.window) > self.now
+
     def follow_up(self, send_at: datetime, tz: str) -> datetime:
         hit = self._follow.get((send_at, tz))
         if hit is None:
@@ -226,7 +233,11 @@ class _Pass:
         # The reflection prompt for the coming slot.
         if (ep is None or now >= ep) and (mp is None or nxt >= mp) and (ep is None or nxt >= ep):
             prompt_at = self.prompt_at(nxt, rule.at, emp.tz)
-            if prompt_at <= now and not (slot is not None and checkins and happened(checkins, slot, nxt, period)):
+            if (
+                prompt_at <= now
+                and not self.after_hours(prompt_at, emp.tz)
+                and not (slot is not None and checkins and happened(checkins, slot, nxt, period))
+            ):
                 out.append(
                     Due(
                         "prompt",
@@ -257,7 +268,7 @@ class _Pass:
             if st.snoozed_until is not None:
                 base = max(base - _DAY, st.snoozed_until)
             reminder, send_at = 2, to_working(base, tz, self.holidays, self.window)
-        if send_at > now or send_at >= nxt or now - send_at > LATE_GRACE:
+        if send_at > now or send_at >= nxt or now - send_at > LATE_GRACE or self.after_hours(send_at, tz):
             return out
         follow_up = None
         if reminder < MAX_REMINDERS:

@@ -21,8 +21,9 @@ from scheduler.slots import DEFAULT_RULE, DEFAULT_WINDOW, Rule
 
 
 def pair(tz: str = "Europe/Berlin", rule: Rule = DEFAULT_RULE, emp_tz: str | None = None, **kw: object) -> Pair:
-    return Pair(PersonView("UM", tz, kw.get("mgr_pause")), PersonView("UE", emp_tz or tz, kw.get("emp_pause"), "UM"),
-                rule)
+    return Pair(
+        PersonView("UM", tz, kw.get("mgr_pause")), PersonView("UE", emp_tz or tz, kw.get("emp_pause"), "UM"), rule
+    )
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -82,9 +83,15 @@ def _series(p: Pair, start: datetime, n: int) -> list[date]:
 def test_monthly_on_the_31st_clamps_to_month_end() -> None:
     p = pair("UTC", Rule("monthly", 0, time(10), date(2024, 1, 31)))
     # Feb 2024 is a leap month (29th); 31 Mar is a Sunday -> Mon 1 Apr; 30 Jun a Sunday -> Mon 1 Jul
-    assert _series(p, utc(2024, 1, 2), 7) == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 4, 1),
-                                              date(2024, 4, 30), date(2024, 5, 31), date(2024, 7, 1),
-                                              date(2024, 7, 31)]
+    assert _series(p, utc(2024, 1, 2), 7) == [
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 4, 1),
+        date(2024, 4, 30),
+        date(2024, 5, 31),
+        date(2024, 7, 1),
+        date(2024, 7, 31),
+    ]
 
 
 @pytest.mark.parametrize("anchor_day", [29, 30, 31])
@@ -107,11 +114,14 @@ def test_biweekly_alternates_weeks() -> None:
     assert a == utc(2024, 1, 2, 10) and b - a == timedelta(days=14)
 
 
-@pytest.mark.parametrize(("at", "expected"), [
-    (time(7, 30), utc(2024, 6, 4, 9)),  # before hours: same day at 09:00
-    (time(18, 0), utc(2024, 6, 5, 9)),  # at/after 18:00: next working day 09:00
-    (time(12, 15), utc(2024, 6, 4, 12, 15)),
-])
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (time(7, 30), utc(2024, 6, 4, 9)),  # before hours: same day at 09:00
+        (time(18, 0), utc(2024, 6, 5, 9)),  # at/after 18:00: next working day 09:00
+        (time(12, 15), utc(2024, 6, 4, 12, 15)),
+    ],
+)
 def test_outside_working_hours_moves_to_next_window(at: time, expected: datetime) -> None:
     assert next_slot(pair("UTC", Rule("weekly", 1, at)), utc(2024, 6, 3)) == expected
 
@@ -170,10 +180,20 @@ def test_fresh_install_does_not_nudge_about_a_stale_slot() -> None:
 
 def test_late_after_downtime_sends_first_reminder_once() -> None:
     p = pair("UTC")
-    due = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=20)) if d.kind == "nudge"]
+    due = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=3)) if d.kind == "nudge"]
     assert len(due) == 1 and due[0].reminder == 1  # the missed one, late; not the follow-up on top
-    again = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=21)) if d.kind == "nudge"]
+    again = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=4)) if d.kind == "nudge"]
     assert again[0].key == due[0].key  # the same key: the store's unique key makes a second run harmless
+
+
+def test_a_late_message_waits_for_the_recipients_working_hours() -> None:
+    p = pair("UTC", emp_tz="America/New_York")
+    # back up at 21:00 the evening after the slot: the missed nudge waits for the morning, then goes out
+    assert not [d for d in plan_pair(p, now=SLOT + timedelta(hours=11)) if d.kind == "nudge"]
+    morning = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=-1)) if d.kind == "nudge"]
+    assert len(morning) == 1 and morning[0].reminder == 1
+    # on time (the tick a minute after the slot) it is sent whatever the clock: only late ones wait
+    assert [d for d in plan_pair(p, now=SLOT + timedelta(minutes=1)) if d.kind == "nudge"]
 
 
 def test_no_nudge_when_checkin_happened_or_skipped_or_paused() -> None:
@@ -202,8 +222,11 @@ def test_reminder_never_lands_outside_working_hours() -> None:
 
 
 def test_build_pairs_pair_cadence_overrides_team() -> None:
-    people = [PersonView("UM", "UTC", team="t"), PersonView("UE", "UTC", None, "UM", "t"),
-              PersonView("UE2", "UTC", None, "UM", "t")]
+    people = [
+        PersonView("UM", "UTC", team="t"),
+        PersonView("UE", "UTC", None, "UM", "t"),
+        PersonView("UE2", "UTC", None, "UM", "t"),
+    ]
     cad = [CadenceView(Rule("monthly"), "team", "t"), CadenceView(Rule("biweekly"), "pair", None, "UM", "UE2")]
     rules = {p.employee.slack_id: p.rule.frequency for p in build_pairs(people, cad)}
     assert rules == {"UE": "monthly", "UE2": "biweekly"}
