@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from bot.coach.gaps import sentences
 from bot.i18n import shorten
 from bot.services import Services
 from knowledge.competencies import load_competency_model
@@ -142,7 +143,7 @@ def gather(services: Services, *, people: Iterable[str], capabilities: Iterable[
 def _quote(text: str, capability: str) -> str:
     """The sentence of `text` that names the capability (else the first), whole words, at most 120 characters."""
     pat = _cue_pattern(capability)
-    parts = [p for p in re.split(r"(?<=[.!?。！？；;])\s*|\n+", text) if p.strip()] or [text]
+    parts = sentences(text) or [text]
     hit = next((p for p in parts if pat and pat.search(p)), parts[0])
     return shorten(hit, 120)
 

@@ -98,9 +98,6 @@ def point_query(point: DevelopmentPoint, locale: str) -> str:
     return f"{point.evidence.strip()[:600]} {cues}".strip()
 
 
-_short = shorten
-
-
 def course_angle(summary: str, query: str, n: int = 90) -> str:
     """What this course offers for `query`, in a few words: the sentence of its summary that shares the most words
     with the query (the first on a tie: summaries open with what the course practises). Empty without a summary."""
@@ -109,7 +106,7 @@ def course_angle(summary: str, query: str, n: int = 90) -> str:
         return ""
     asked = set(tokenize(query))
     best = max(enumerate(parts), key=lambda ip: (len(asked & set(tokenize(ip[1]))), -ip[0]))[1]
-    return _short(best, n).rstrip("。.!！")
+    return shorten(best, n).rstrip("。.!！")
 
 
 def _suggest(hits: list[Hit], why: str, point_id: int | None = None, query: str = "") -> list[Suggestion]:
@@ -145,7 +142,7 @@ def courses_for_point(
         more = kb.search(query, k + len(seen), filters=Filters(exclude=filters.exclude | seen), prefs=prefs)
         hits += more[: k - len(hits)]
     name = load_competency_model().name(point.competency, locale)
-    why = t("learn_why_point", locale, competency=name, evidence=_short(point.evidence, 60))
+    why = t("learn_why_point", locale, competency=name, evidence=shorten(point.evidence, 60))
     return _suggest(hits, why, point.id, query=query)
 
 
@@ -185,12 +182,10 @@ def recommend(
     topic = (topic or "").strip()
     if not any(ch.isalnum() for ch in topic):  # only emoji or punctuation names no topic: answer as for none
         topic = ""
-    if topic and kb.covers(topic) is not False:
+    no_match = bool(topic) and kb.covers(topic) is False  # nothing is about it: say so, suggest as for no topic
+    if topic and not no_match:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
-        return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=_short(topic, 40)), query=topic)
-    if topic:  # nothing in the catalog is about it: say so, and suggest as for no topic
-        _, sugg = recommend(services, person_slack_id=person_slack_id, k=k)
-        return "learn_intro_no_match", sugg
+        return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=shorten(topic, 40)), query=topic)
     with session_scope(services.engine) as s:
         points = repo.open_points(session=s, person_slack_id=person_slack_id)
     if points:
@@ -200,11 +195,13 @@ def recommend(
             for lst in per_point:
                 if rank < len(lst) and all(x.course_id != lst[rank].course_id for x in picked) and len(picked) < k:
                     picked.append(lst[rank])
-        return "learn_intro_points", picked
+        return ("learn_intro_no_match" if no_match else "learn_intro_points"), picked
     _, role = _person(services, person_slack_id)
     query = f"{role or ''} {t('learn_fallback_query', locale)}".strip()
     hits = kb.search(query, k, filters=filters, prefs=prefs)
-    return "learn_intro_general", _suggest(hits, t("learn_why_general", locale), query=query)
+    return ("learn_intro_no_match" if no_match else "learn_intro_general"), _suggest(
+        hits, t("learn_why_general", locale), query=query
+    )
 
 
 def start_course(

@@ -90,13 +90,9 @@ def modal_errors(errors: dict[str, str], locale: str) -> dict[str, str]:
 
 
 def _evidence(need: Need, locale: str) -> str:
-    parts = [t(f"goals_ev_{ev.kind}", locale, detail=_clip(ev.detail), weight="↑" if w > 0 else "↓")
+    parts = [t(f"goals_ev_{ev.kind}", locale, detail=shorten(ev.detail, 50), weight="↑" if w > 0 else "↓")
              for ev, w in need.level.evidence[:3] if w]
     return " · ".join(parts) if parts else t("goals_ev_none", locale)
-
-
-def _clip(text: str, n: int = 50) -> str:
-    return shorten(text, n)
 
 
 def need_line(need: Need, locale: str) -> str:
@@ -108,7 +104,7 @@ def need_line(need: Need, locale: str) -> str:
 
 def check_text(check: Check, locale: str) -> str:
     """Plain-text fallback of the capability check."""
-    lines = [t("goals_saved", locale, goal=_clip(check.goal.result_text, 120), measure=check.goal.measure,
+    lines = [t("goals_saved", locale, goal=shorten(check.goal.result_text, 120), measure=check.goal.measure,
                due=check.goal.due_date.isoformat() if check.goal.due_date else "-")]
     lines += [need_line(n, locale).replace("*", "") for n in check.needs]
     return "\n".join(lines)
@@ -118,8 +114,8 @@ def check_blocks(check: Check, locale: str) -> list[Block]:
     """The DM after a goal is saved: the goal, each capability with level and evidence, and courses per gap."""
     g = check.goal
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=t("goals_saved", locale, goal=_clip(g.result_text, 300),
-                                                    measure=_clip(g.measure, 200),
+        SectionBlock(text=MarkdownTextObject(text=t("goals_saved", locale, goal=shorten(g.result_text, 300),
+                                                    measure=shorten(g.measure, 200),
                                                     due=g.due_date.isoformat() if g.due_date else "-"))),
         SectionBlock(text=MarkdownTextObject(text=t("goals_needs_header", locale))),
     ]

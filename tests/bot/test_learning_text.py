@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.learning import _short, course_angle
+from bot.i18n import shorten as _short
+from bot.learning import course_angle
 
 SUMMARY = (
     "Practise opening any write-up with the conclusion and the decision you need. "
