@@ -84,6 +84,11 @@ def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=
     lang = lang.strip().lower() if lang else None
     if lang not in (None, "en", "zh"):
         fail("--lang must be en or zh")
+    if not any(ch.isalnum() for ch in text):  # empty, spaces, only emoji or punctuation: no topic to look for
+        typer.echo("[]" if as_json else "nothing to search for: give a topic in words, e.g. \"giving feedback\"")
+        if as_json:
+            typer.echo("nothing to search for: the query has no words", err=True)
+        return
     kb = _kb()
     kb.ensure_seeded()
     hits = kb.search(text, k, filters=Filters(language=lang))
@@ -93,6 +98,8 @@ def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=
                  "format": h.course.format, "url": h.course.url} for h in hits]
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
+    if hits and kb.covers(text) is False:  # still listed (the caller asked), but said plainly
+        typer.echo(f"nothing in the catalog is about \"{text[:80]}\"; the nearest courses:")
     for n, h in enumerate(hits, 1):
         typer.echo(f"{n}. {h.course.title}  [{h.course.id}, {h.course.duration_minutes} min, {h.course.format}]"
                    f"  score {h.score:.4f}")

@@ -171,3 +171,16 @@ def test_search_language_is_read_in_any_case_and_a_wrong_one_is_refused(tmp_path
     assert len(rows) == 3 and {r["language"] for r in rows} == {"zh"}
     bad = CliRunner().invoke(app, ["knowledge", "search", "x", "--lang", "fr"], env=env)
     assert bad.exit_code == 2 and "--lang must be en or zh" in bad.output
+
+
+def test_search_with_no_words_answers_plainly_instead_of_listing_arbitrary_courses(tmp_path: Path) -> None:
+    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
+           "CHROMA_URL": None}
+    for text in ("", "   ", "😀🙏!!", "？？？"):
+        res = CliRunner().invoke(app, ["knowledge", "search", text, "--json"], env=env)
+        assert res.exit_code == 0 and json.loads(res.stdout) == [], (text, res.output)
+        assert "no words" in res.stderr
+        plain = CliRunner().invoke(app, ["knowledge", "search", text], env=env)
+        assert plain.exit_code == 0 and "give a topic in words" in plain.output
+    worded = CliRunner().invoke(app, ["knowledge", "search", "反馈 🙏", "--json", "--k", "2"], env=env)
+    assert len(json.loads(worded.stdout)) == 2
