@@ -25,7 +25,9 @@ from storage.models import (
 )
 
 NO_TEAM = "(no team)"
+SMALL_TEAMS = "(small teams)"  # teams under MIN_GROUP people, counted together
 MIN_SAMPLE = 10
+MIN_GROUP = 3  # a team with fewer people gets no figures of its own: "1/1" would be one person's record
 
 
 @dataclass
@@ -42,7 +44,9 @@ class TeamCoverage:
 @dataclass
 class PeriodMetrics:
     period: Period
-    coverage: list[TeamCoverage] = field(default_factory=list)
+    coverage: list[TeamCoverage] = field(default_factory=list)  # the rows shown, by team (small teams merged)
+    unshown: TeamCoverage | None = None  # small teams whose merged group is still under MIN_GROUP: totals only
+    merged: int = 0  # how many small teams with figures were merged or left to the totals
     actions_done: int = 0
     actions_total: int = 0
     learners: int = 0
@@ -56,11 +60,11 @@ class PeriodMetrics:
 
     @property
     def checkins_done(self) -> int:
-        return sum(c.done for c in self.coverage)
+        return sum(c.done for c in self.coverage) + (self.unshown.done if self.unshown else 0)
 
     @property
     def checkins_due(self) -> int:
-        return sum(c.due for c in self.coverage)
+        return sum(c.due for c in self.coverage) + (self.unshown.due if self.unshown else 0)
 
 
 @dataclass
@@ -141,19 +145,42 @@ def _load(session: Session, since: datetime, cycle_ids: list[int]) -> dict[str, 
     }
 
 
-def _coverage(period: Period, people: dict[str, Person], checkins: list[Any], present: set[str]) -> list[TeamCoverage]:
-    due = [p for p in people.values() if p.manager_slack_id and p.slack_id in present]
+class _Groups:
+    """Which group each person's team reports under: the team itself when it has MIN_GROUP people or more in the
+    period, else SMALL_TEAMS; and whether SMALL_TEAMS, all small teams together, is itself big enough to show."""
+
+    def __init__(self, people: dict[str, Person], present: set[str]) -> None:
+        self.people = people
+        self.size = Counter(people[sid].team or NO_TEAM for sid in present)
+        self.small = {team for team, n in self.size.items() if n < MIN_GROUP}
+        self.small_shown = sum(self.size[team] for team in self.small) >= MIN_GROUP
+        self.hidden: set[str] = set()  # small teams that had a figure to give (a check-in due, a kudos)
+
+    def of(self, slack_id: str) -> str | None:
+        """The group to report `slack_id` under, or None (totals only)."""
+        team = _team(self.people, slack_id)
+        if self.size[team] >= MIN_GROUP:  # someone outside the period's people counts as a small team
+            return team
+        self.hidden.add(team)
+        return SMALL_TEAMS if self.small_shown else None
+
+
+def _coverage(period: Period, groups: _Groups, checkins: list[Any], present: set[str]) -> PeriodMetrics:
+    due = [p for p in groups.people.values() if p.manager_slack_id and p.slack_id in present]
     done_ids = {
         c.employee_slack_id
         for c in checkins
         if (period.cycle_id is not None and c.cycle_id == period.cycle_id) or period.holds(c.finished_at)
     }
     teams: dict[str, TeamCoverage] = {}
+    unshown = TeamCoverage(SMALL_TEAMS, 0, 0)
     for p in due:
-        row = teams.setdefault(p.team or NO_TEAM, TeamCoverage(p.team or NO_TEAM, 0, 0))
+        group = groups.of(p.slack_id)
+        row = unshown if group is None else teams.setdefault(group, TeamCoverage(group, 0, 0))
         row.due += 1
         row.done += p.slack_id in done_ids
-    return sorted(teams.values(), key=lambda r: r.team)
+    rows = sorted(teams.values(), key=lambda r: (r.team == SMALL_TEAMS, r.team))  # the merged group last
+    return PeriodMetrics(period, coverage=rows, unshown=unshown if unshown.due else None)
 
 
 def _present(
@@ -181,7 +208,8 @@ def _period(
     }
     seen |= {r.person_slack_id for r in data["learning"] if period.holds(r.at)}
     present = _present(period, people, forgotten_at, seen)
-    m = PeriodMetrics(period, coverage=_coverage(period, people, data["checkins"], present))
+    groups = _Groups(people, present)
+    m = _coverage(period, groups, data["checkins"], present)
     actions = [a for a in data["actions"] if period.holds(a.created_at) and a.status != "not_relevant"]
     m.actions_total, m.actions_done = len(actions), sum(a.status == "done" for a in actions)
     active = present
@@ -199,11 +227,13 @@ def _period(
     for k in data["kudos"]:
         if period.holds(k.created_at):
             m.kudos += 1
-            given[_team(people, k.giver_slack_id)] += 1
-            received.update(_team(people, r) for r in k.receivers)
+            if (team := groups.of(k.giver_slack_id)) is not None:
+                given[team] += 1
+            received.update(team for r in k.receivers if (team := groups.of(r)) is not None)
             by_value.update(k.values or ["(none)"])
     m.kudos_given_by_team, m.kudos_received_by_team = dict(sorted(given.items())), dict(sorted(received.items()))
     m.kudos_by_value = dict(sorted(by_value.items()))
+    m.merged = len(groups.hidden)
     m.points_opened = sum(period.holds(p.created_at) for p in data["points"])
     m.points_closed = sum(p.status == "closed" and period.holds(p.closed_at) for p in data["points"])
     return m

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.analytics.compute import MIN_SAMPLE, PeriodMetrics, Report, rate
+from bot.analytics.compute import MIN_GROUP, MIN_SAMPLE, NO_TEAM, SMALL_TEAMS, PeriodMetrics, Report, rate
 from bot.i18n import t
 
 CSV_COLUMNS = ["period", "period_start", "period_end", "current", "metric", "group", "numerator", "denominator", "rate"]
@@ -20,6 +20,11 @@ def _basis(report: Report, locale: str) -> str:
     if report.basis == "cycles":
         return t("analytics_basis_cycles", locale, name=report.current.period.label)
     return t("analytics_basis_months", locale)
+
+
+def team_label(team: str, locale: str) -> str:
+    """A team as the report names it: the two groups the report makes up are said in the reader's language."""
+    return {NO_TEAM: t("analytics_team_none", locale), SMALL_TEAMS: t("analytics_team_small", locale)}.get(team, team)
 
 
 def _row(m: PeriodMetrics) -> str:
@@ -45,14 +50,20 @@ def render_text(report: Report, locale: str) -> str:
     cur = report.current
     label = cur.period.label
     lines += ["", t("analytics_coverage_by_team", locale, period=label)]
-    lines += [f"  {c.team}: {c.done}/{c.due} {pct(c.done, c.due)}" for c in cur.coverage] or [
+    lines += [f"  {team_label(c.team, locale)}: {c.done}/{c.due} {pct(c.done, c.due)}" for c in cur.coverage] or [
         "  " + t("analytics_none", locale)
     ]
     lines += ["", t("analytics_kudos_by_team", locale, period=label)]
-    teams = sorted(set(cur.kudos_given_by_team) | set(cur.kudos_received_by_team))
+    teams = sorted(  # the merged group last
+        set(cur.kudos_given_by_team) | set(cur.kudos_received_by_team),
+        key=lambda tm: (tm == SMALL_TEAMS, tm),
+    )
     lines += [
-        f"  {tm}: {cur.kudos_given_by_team.get(tm, 0)} / {cur.kudos_received_by_team.get(tm, 0)}" for tm in teams
+        f"  {team_label(tm, locale)}: {cur.kudos_given_by_team.get(tm, 0)} / {cur.kudos_received_by_team.get(tm, 0)}"
+        for tm in teams
     ] or ["  " + t("analytics_none", locale)]
+    if cur.merged:
+        lines.append("  " + t("analytics_small_teams", locale, n=cur.merged, min=MIN_GROUP))
     lines += ["", t("analytics_kudos_by_value", locale, period=label)]
     lines += [f"  #{v}: {n}" for v, n in cur.kudos_by_value.items()] or ["  " + t("analytics_none", locale)]
     lk = report.link

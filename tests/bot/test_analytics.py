@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.analytics import CSV_COLUMNS, compute_report, render_csv, render_png, render_text
+from bot.analytics.compute import SMALL_TEAMS
 from bot.analytics.periods import month_periods
 from bot.services import Services
 from storage.db import session_scope
@@ -222,3 +223,45 @@ def test_people_count_from_the_period_they_were_imported_in(services: Services) 
     assert (april.checkins_done, april.checkins_due) == (2, 6)  # UE7 seen in April; UE6 not yet there
     assert (march.checkins_done, march.checkins_due) == (0, 5)
     assert may.people == 10 and april.people == 9 and march.people == 8
+
+
+def _add(services: Services, *rows: tuple[str, str, str | None]) -> None:
+    with session_scope(services.engine) as s:
+        for sid, team, mgr in rows:
+            upsert_person(session=s, slack_id=sid, name="Name" + sid, team=team, manager_slack_id=mgr)
+            person = s.exec(select(Person).where(Person.slack_id == sid)).one()
+            person.created_at = datetime(2023, 12, 1, tzinfo=UTC)
+            s.add(person)
+
+
+def test_a_team_under_three_people_has_no_figures_of_its_own(services: Services) -> None:
+    seed_org(services)
+    _add(services, ("UE6", "design", "UM1"))  # a team of one: its coverage would be that person's record
+    with session_scope(services.engine) as s:
+        s.add(CheckIn(employee_slack_id="UE6", manager_slack_id="UM1", state="done", started_at=at(5, 7),
+                      finished_at=at(5, 7)))
+        s.add(Recognition(giver_slack_id="UE1", receivers=["UE6"], message="m", values=[], created_at=at(5, 12)))
+    may = compute_report(services, now=NOW).current
+    # design (1) and the HR team (1) together are still under three: totals only
+    assert [(c.team, c.done, c.due) for c in may.coverage] == [("growth", 2, 3), ("platform", 1, 2)]
+    assert (may.checkins_done, may.checkins_due) == (4, 6) and may.kudos == 3
+    assert may.kudos_received_by_team == {"growth": 2, "platform": 1} and may.merged == 1
+    text = render_text(compute_report(services, now=NOW), "en")
+    assert "design" not in text and "fewer than 3 people" in text
+    assert "design" not in render_csv(compute_report(services, now=NOW))
+
+    _add(services, ("UE7", "legal", "UM2"), ("UE8", "legal", "UM2"))  # small teams together reach three
+    may = compute_report(services, now=NOW).current
+    assert [(c.team, c.done, c.due) for c in may.coverage] == [
+        ("growth", 2, 3), ("platform", 1, 2), (SMALL_TEAMS, 1, 3)
+    ]
+    assert may.unshown is None and may.kudos_received_by_team[SMALL_TEAMS] == 1
+    zh = render_text(compute_report(services, now=NOW), "zh")
+    assert "（小团队合计）: 1/3 33%" in zh and "不足 3 人" in zh and "legal" not in zh
+
+
+def test_a_team_of_three_keeps_its_row(services: Services) -> None:
+    seed_org(services)  # platform is its manager and two reports: three people, so it is shown as itself
+    may = compute_report(services, now=NOW).current
+    assert "platform" in {c.team for c in may.coverage} and may.merged == 0
+    assert "people have no figures" not in render_text(compute_report(services, now=NOW), "en")
