@@ -122,7 +122,7 @@ def slot_key(when: datetime) -> str:
 
 def _slots(pair: Pair, now: datetime, holidays: frozenset[date], window: WorkWindow) -> tuple[datetime, ...]:
     tz = pair.manager.tz
-    return slots_around(pair.rule, tz, now.astimezone(zone(tz)).date(), holidays, window)
+    return slots_around(pair.rule, tz, now.astimezone(zone(tz)).date(), holidays, window, pair.employee.tz)
 
 
 def neighbours(
@@ -176,18 +176,18 @@ class _Pass:
 
     def __init__(self, now: datetime, holidays: frozenset[date], window: WorkWindow) -> None:
         self.now, self.holidays, self.window = now, holidays, window
-        self._around: dict[tuple[Rule, str], tuple[datetime | None, datetime | None, datetime]] = {}
+        self._around: dict[tuple[Rule, str, str], tuple[datetime | None, datetime | None, datetime]] = {}
         self._prompt: dict[tuple[datetime, time, str], datetime] = {}
         self._prompt_on: dict[tuple[date, time, str], datetime] = {}
         self._follow: dict[tuple[datetime, str], datetime] = {}
         self._keys: dict[datetime, str] = {}
 
-    def neighbours(self, rule: Rule, tz: str) -> tuple[datetime | None, datetime | None, datetime]:
-        hit = self._around.get((rule, tz))
+    def neighbours(self, rule: Rule, tz: str, other: str) -> tuple[datetime | None, datetime | None, datetime]:
+        hit = self._around.get((rule, tz, other))
         if hit is None:
-            slots = slots_around(rule, tz, self.now.astimezone(zone(tz)).date(), self.holidays, self.window)
+            slots = slots_around(rule, tz, self.now.astimezone(zone(tz)).date(), self.holidays, self.window, other)
             i = bisect.bisect_right(slots, self.now)
-            hit = self._around[(rule, tz)] = (
+            hit = self._around[(rule, tz, other)] = (
                 (slots[i - 2] if i >= 2 else None),
                 (slots[i - 1] if i >= 1 else None),
                 slots[i],
@@ -226,7 +226,7 @@ class _Pass:
 
     def pair(self, pair: Pair, checkins: Sequence[datetime], states: Mapping[datetime, NudgeState] | None) -> list[Due]:
         now, mgr, emp, rule = self.now, pair.manager, pair.employee, pair.rule
-        prev, slot, nxt = self.neighbours(rule, mgr.tz)
+        prev, slot, nxt = self.neighbours(rule, mgr.tz, emp.tz)
         mp, ep = mgr.paused_until, emp.paused_until
         period = _PERIODS.get(rule.frequency, _MONTH)
         out: list[Due] = []

@@ -119,24 +119,30 @@ def test_hr_sets_team_and_pair_cadences_and_the_nudges_follow(sandbox: Sandbox) 
     text = reply(sandbox.driver.slash("U0HR", "/hr", "cadence team:Growth biweekly thu 15:00"))
     assert text == (
         "✅ Team growth now checks in every two weeks on Thursday at 15:00 (the team's own cadence; each "
-        "manager's local time). 3 pair(s) follow it."
+        "manager's local time, moved into hours both work for a report in another time zone). 3 pair(s) follow it."
     )
     text = reply(sandbox.driver.slash("U0HR", "/hr", "cadence <@U0EMP|erik> weekly mon 11:00"))
     assert text == (
         "✅ <@U0EMP> and <@U0MGR> now check in weekly on Monday at 11:00 (their own cadence; the manager's "
-        "local time). Next check-in: Mon 4 Nov 18:00 (your time)."
+        "local time, moved into hours both work when you are in different time zones). Next check-in: Mon 4 Nov "
+        "18:00 (your time)."
     )  # 11:00 Berlin = 18:00 Singapore
     shown = reply(sandbox.driver.slash("U0HR", "/hr", "cadence show team:growth"))
     assert shown.startswith("*Team growth*: every two weeks on Thursday at 15:00") and "2 pair(s) follow it" in shown
     assert "• <@U0EMP> with <@U0MGR>: weekly on Monday at 11:00" in shown
-    assert "Next check-in: Thu 31 Oct 22:00" in reply(sandbox.driver.slash("U0HR", "/hr", "cadence <@U0EMP2>"))
+    # Priya is in Kolkata, where 15:00 Berlin is 19:30: her pair meets at 13:00 Berlin (17:30 Kolkata, 20:00 Singapore)
+    assert "Next check-in: Thu 31 Oct 20:00" in reply(sandbox.driver.slash("U0HR", "/hr", "cadence <@U0EMP2>"))
     assert "*Team platform*: weekly on Tuesday at 10:00 (the default" in reply(
         sandbox.driver.slash("U0HR", "/hr", "cadence show")
     )
 
     jobs.bind(sandbox.services)
-    for now in (datetime(2024, 10, 29, 9, 0, 30, tzinfo=UTC), datetime(2024, 10, 31, 14, 0, 30, tzinfo=UTC)):
-        sandbox.services.clock = lambda now=now: now  # Tue 10:00 Berlin (the old default), then Thu 15:00
+    for now in (
+        datetime(2024, 10, 29, 9, 0, 30, tzinfo=UTC),
+        datetime(2024, 10, 31, 12, 0, 30, tzinfo=UTC),
+        datetime(2024, 10, 31, 14, 0, 30, tzinfo=UTC),
+    ):
+        sandbox.services.clock = lambda now=now: now  # Tue 10:00 Berlin (the old default), then Thu 13:00 and 15:00
         jobs.tick()
         jobs.deliver()
     due = [
@@ -145,7 +151,8 @@ def test_hr_sets_team_and_pair_cadences_and_the_nudges_follow(sandbox: Sandbox) 
         if c.response["channel"] == "D0MGR" and " is due" in c.params["text"]
     ]
     assert sorted(d.split(" is due")[0] for d in due) == ["Check-in with Priya", "Check-in with Sam"]
-    assert all("Thu 31 Oct 15:00" in d for d in due)  # none on Tuesday; Erik's pair meets on Mondays now
+    slots = {d.split(" is due")[0]: d.split(" is due (")[1].split(")")[0] for d in due}
+    assert slots == {"Check-in with Priya": "Thu 31 Oct 13:00", "Check-in with Sam": "Thu 31 Oct 15:00"}
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from bot.demo.sandbox import Sandbox
 from scheduler import jobs
 
 SLOT = datetime(2024, 10, 29, 9, 0, 30, tzinfo=UTC)  # Tue 10:00 in Berlin (winter time since Sunday)
+# Sam is in New York, where 10:00 Berlin is 05:00: that pair meets at 14:00 Berlin, 09:00 New York
+SAM_SLOT = SLOT + timedelta(hours=4)
 
 
 def nudges_to(sb: Sandbox, channel: str) -> list[dict]:
@@ -31,10 +33,13 @@ def test_tick_sends_each_nudge_once_at_the_managers_local_time(sandbox: Sandbox)
     run_tick(sandbox, SLOT)
     run_tick(sandbox, SLOT + timedelta(minutes=1))  # a second run (or a second scheduler) sends nothing new
     msgs = nudges_to(sandbox, "D0MGR")
-    assert sorted(m["text"].split(" is due")[0] for m in msgs) == [
-        "Check-in with Erik", "Check-in with Priya", "Check-in with Sam"]
+    assert sorted(m["text"].split(" is due")[0] for m in msgs) == ["Check-in with Erik", "Check-in with Priya"]
     assert "Tue 29 Oct 10:00" in msgs[0]["text"] and "/checkin pause 2w" in msgs[0]["text"]
     assert "remind you once more on Wed 30 Oct 10:00" in msgs[0]["text"]
+    run_tick(sandbox, SAM_SLOT)
+    run_tick(sandbox, SAM_SLOT + timedelta(minutes=1))
+    sam = nudges_to(sandbox, "D0MGR")[2:]
+    assert len(sam) == 1 and sam[0]["text"].startswith("Check-in with Sam is due (Tue 29 Oct 14:00)")
     zh = nudges_to(sandbox, "D0MGRZH")
     assert len(zh) == 2 and "的 check-in 到时间了" in zh[0]["text"]  # 李伟 in Shanghai, in Chinese
 
@@ -45,6 +50,7 @@ def _who(m: dict) -> str:
 
 def test_snooze_and_skip_update_the_nudge_in_place(sandbox: Sandbox) -> None:
     run_tick(sandbox, SLOT)
+    run_tick(sandbox, SAM_SLOT)
     first, second, third = nudges_to(sandbox, "D0MGR")
     snoozed, ignored = _who(first), _who(third)
     before = len(sandbox.stub.calls_of("chat.postMessage"))
@@ -53,11 +59,13 @@ def test_snooze_and_skip_update_the_nudge_in_place(sandbox: Sandbox) -> None:
     sandbox.stub.wait_calls("chat.update", 2)
     assert len(sandbox.stub.calls_of("chat.postMessage")) == before  # updated, never a new message
     texts = {m["ts"]: m for m in sandbox.stub.messages["D0MGR"]}
-    assert texts[first["ts"]]["text"].startswith("💤 Snoozed") and "Wed 30 Oct 10:00" in texts[first["ts"]]["text"]
+    snoozed_text = texts[first["ts"]]["text"]  # a day after the click, made at 14:00
+    assert snoozed_text.startswith("💤 Snoozed") and "Wed 30 Oct 14:00" in snoozed_text
     assert texts[second["ts"]]["text"].startswith("⏭ Skipped") and "Tue 5 Nov 10:00" in texts[second["ts"]]["text"]
     assert "actions" not in str([b["type"] for b in texts[first["ts"]]["blocks"]])  # buttons replaced
     # a day later: the snoozed and the ignored ones come back once, as the last reminder; the skipped one never
     run_tick(sandbox, SLOT + timedelta(days=1))
+    run_tick(sandbox, SAM_SLOT + timedelta(days=1))
     again = nudges_to(sandbox, "D0MGR")
     assert sorted(_who(m) for m in again) == sorted([snoozed, ignored, ignored])
     last = [m for m in again if m["ts"] not in (first["ts"], second["ts"], third["ts"])]

@@ -90,22 +90,27 @@ def test_pause_status_resume(org: Services) -> None:
     resume(org, slack_id="U0EMP")
     info = status(org, slack_id="U0EMP")
     assert info.paused_until is None
-    assert info.as_employee.at == datetime(2024, 10, 29, 9, 0, tzinfo=UTC)  # Tue 10:00 Berlin, winter time
+    # Tue 10:00 Berlin (winter time) is 05:00 in New York: the nearest time both work is 14:00 Berlin, 09:00 New York
+    assert info.as_employee.at == datetime(2024, 10, 29, 13, 0, tzinfo=UTC)
 
 
 def test_status_text_in_the_users_zone_and_language(org: Services) -> None:
     text = status_text(status(org, slack_id="U0MGR"), tz="Europe/Berlin", locale="en")
-    assert "Next check-in with <@U0EMP>: Tue 29 Oct 10:00 (weekly)" in text
+    assert "Next check-in with <@U0EMP>: Tue 29 Oct 14:00 (weekly)" in text
     zh = status_text(status(org, slack_id="U0EMP"), tz="America/New_York", locale="zh")
-    assert "10月29日 周二 05:00" in zh and "每周" in zh
+    assert "10月29日 周二 09:00" in zh and "每周" in zh  # not 05:00: the time is one both work
 
 
 def test_cadence_and_holiday_move_the_next_checkin(org: Services) -> None:
     set_cadence(org, team="growth", frequency="monthly", weekday=0, local_time="11:00")
-    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 4, 10, 0, tzinfo=UTC)
+    # the first Monday of November, 11:00 Berlin = 05:00 New York: moved to 15:00 Berlin = 09:00 New York
+    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 4, 14, 0, tzinfo=UTC)
     set_cadence(org, manager_slack_id="U0MGR", employee_slack_id="U0EMP", frequency="weekly", weekday=3)
+    # Thursdays 10:00 Berlin: today's is moved into New York's morning, 13:00 UTC, so it is still ahead at 12:00
+    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 10, 24, 13, 0, tzinfo=UTC)
+    org.clock = lambda: NOW + timedelta(hours=2)
     assert add_holiday(org, admin_slack_id="U0HR", day=date(2024, 10, 31), name="Reformation Day")
-    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 1, 9, 0, tzinfo=UTC)
+    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 1, 13, 0, tzinfo=UTC)  # Friday
     assert list_holidays(org, admin_slack_id="U0HR") == [(date(2024, 10, 31), "Reformation Day")]
     with pytest.raises(UserError):
         add_holiday(org, admin_slack_id="U0EMP", day=date(2024, 12, 25))

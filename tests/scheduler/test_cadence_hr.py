@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
@@ -96,12 +96,14 @@ def test_team_cadence_applies_to_the_teams_pairs_at_the_managers_local_time(org:
     )
     assert (info.team, info.own, info.pairs, info.overrides) == ("Growth", True, 2, [])
     assert _cadences(org) == [("team", "Growth", None, "monthly", 0, "11:00")]
-    # the first Monday of November at 11:00 Berlin (winter time): 10:00 UTC
-    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 4, 10, 0, tzinfo=UTC)
+    # the first Monday of November at 11:00 Berlin (winter time): 10:00 UTC for the report in Kolkata (15:30 there);
+    # 05:00 in New York, so that pair meets at the nearest hour both work, 15:00 Berlin (09:00 New York)
+    assert status(org, slack_id="U0EMP2").as_employee.at == datetime(2024, 11, 4, 10, 0, tzinfo=UTC)
+    assert status(org, slack_id="U0EMP").as_employee.at == datetime(2024, 11, 4, 14, 0, tzinfo=UTC)
     text = team_cadence_text(info, locale="en", changed=True)
     assert text == (
         "✅ Team Growth now checks in monthly on the first Monday at 11:00 (the team's own cadence; each "
-        "manager's local time). 2 pair(s) follow it."
+        "manager's local time, moved into hours both work for a report in another time zone). 2 pair(s) follow it."
     )
     assert "每月（第一个周一 11:00）" in team_cadence_text(info, locale="zh")
 
@@ -184,7 +186,8 @@ def test_errors_change_nothing(org: Services, call, key: str) -> None:  # noqa: 
 
 def test_a_new_cadence_never_sends_a_nudge_for_a_time_before_the_change(org: Services) -> None:
     """Set on Thursday 14:00 Berlin to "Thursdays 11:00": today's 11:00 slot is past, and would otherwise go out
-    late (as after downtime); it is superseded, and the planner leaves it alone."""
+    late (as after downtime); it is superseded, and the planner leaves it alone. The New York report's slot is
+    moved into hours both work (15:00 Berlin), still ahead: it stays, and is nudged when it comes."""
     from scheduler.planning import build_pairs, plan
     from storage import scheduling as repo
 
@@ -194,8 +197,9 @@ def test_a_new_cadence_never_sends_a_nudge_for_a_time_before_the_change(org: Ser
         states = repo.nudge_states(session=session, since=datetime(2024, 10, 1, tzinfo=UTC))
     slot = datetime(2024, 10, 24, 9, 0, tzinfo=UTC)
     assert {k: {s: st.status for s, st in v.items()} for k, v in states.items()} == {
-        ("U0MGR", "U0EMP"): {slot: "superseded"},
         ("U0MGR", "U0EMP2"): {slot: "superseded"},
     }
     assert [d for d in plan(pairs, now=NOW, states=states) if d.kind == "nudge"] == []
-    assert len([d for d in plan(pairs, now=NOW) if d.kind == "nudge"]) == 2  # the control: without the marks
+    later = [d for d in plan(pairs, now=NOW + timedelta(hours=1, minutes=1), states=states) if d.kind == "nudge"]
+    assert [(d.employee, d.slot_at) for d in later] == [("U0EMP", datetime(2024, 10, 24, 13, 0, tzinfo=UTC))]
+    assert len([d for d in plan(pairs, now=NOW) if d.kind == "nudge"]) == 1  # the control: without the marks

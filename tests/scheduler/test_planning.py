@@ -188,12 +188,13 @@ def test_late_after_downtime_sends_first_reminder_once() -> None:
 
 def test_a_late_message_waits_for_the_recipients_working_hours() -> None:
     p = pair("UTC", emp_tz="America/New_York")
-    # back up at 21:00 the evening after the slot: the missed nudge waits for the morning, then goes out
-    assert not [d for d in plan_pair(p, now=SLOT + timedelta(hours=11)) if d.kind == "nudge"]
-    morning = [d for d in plan_pair(p, now=SLOT + timedelta(days=1, hours=-1)) if d.kind == "nudge"]
-    assert len(morning) == 1 and morning[0].reminder == 1
+    slot = utc(2024, 6, 4, 13)  # 10:00 UTC is 06:00 in New York: moved to 09:00 there, 13:00 for the manager
+    # back up at 21:00 the evening after the slot: the missed nudge waits for the manager's morning, then goes out
+    assert not [d for d in plan_pair(p, now=utc(2024, 6, 4, 21)) if d.kind == "nudge"]
+    morning = [d for d in plan_pair(p, now=utc(2024, 6, 5, 9)) if d.kind == "nudge"]
+    assert len(morning) == 1 and morning[0].reminder == 1 and morning[0].slot_at == slot
     # on time (the tick a minute after the slot) it is sent whatever the clock: only late ones wait
-    assert [d for d in plan_pair(p, now=SLOT + timedelta(minutes=1)) if d.kind == "nudge"]
+    assert [d for d in plan_pair(p, now=slot + timedelta(minutes=1)) if d.kind == "nudge"]
 
 
 def test_no_nudge_when_checkin_happened_or_skipped_or_paused() -> None:

@@ -127,7 +127,7 @@ def reference_plan_pair(
     return out
 
 
-def _random_world(rng: random.Random, now: datetime, n: int):  # noqa: ANN202
+def _random_world(rng: random.Random, now: datetime, n: int, window: WorkWindow):  # noqa: ANN202
     def maybe_pause() -> datetime | None:
         return rng.choice([None, None, None, now + timedelta(hours=rng.randint(-200, 200))])
 
@@ -141,7 +141,7 @@ def _random_world(rng: random.Random, now: datetime, n: int):  # noqa: ANN202
         if rng.random() < 0.3:
             checkins[key] = [now - timedelta(hours=rng.randint(0, 24 * 40)) for _ in range(rng.randint(1, 2))]
         if rng.random() < 0.5:
-            _, slot, _ = neighbours(pair, now)
+            _, slot, _ = neighbours(pair, now, window=window)
             if slot is not None:
                 sent = rng.randint(0, 2)
                 states[key] = {
@@ -170,7 +170,7 @@ def test_the_pass_plans_exactly_what_the_per_pair_rules_plan(seed: int) -> None:
         datetime(2024, 3, 1, 16, 59, tzinfo=UTC),
     ]:
         holidays = frozenset(now.date() + timedelta(days=d) for d in rng.sample(range(-10, 10), rng.randint(0, 4)))
-        pairs, checkins, states = _random_world(rng, now, 300)
+        pairs, checkins, states = _random_world(rng, now, 300, window)
         expected = [
             d
             for p in pairs
