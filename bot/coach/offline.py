@@ -349,7 +349,7 @@ class OfflineCoach:
         scored = self.score_candidates(answers, employee_slack_id)
         if scored is None:
             return []
-        cands, proba, scores, post, rule = scored.cands, scored.proba, scored.scores, scored.post, scored.rule
+        cands, scores, post, rule = scored.cands, scored.scores, scored.post, scored.rule
         answer_of = np.array([c.answer for c in cands])
         top = post.max(axis=1)  # the winning competency's probability
         passes = (scores >= prm.threshold) & (top >= prm.min_competency)
@@ -370,7 +370,7 @@ class OfflineCoach:
             c = cands[i]
             cid = self.matcher.model.competencies[int(np.argmax(post[i]))].id
             cue = sentence_cue(c.sentence) if rule[i] else None
-            reason = _reason(self.matcher.model, cid, cue, float(proba[i]), locale)
+            reason = _reason(self.matcher.model, cid, cue, locale)
             conf = round(float(confidence[i]), 2)
             self._keep_best(best, PointDraft(competency=cid, evidence=c.sentence, confidence=conf, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
@@ -391,7 +391,7 @@ class OfflineCoach:
             margin = top - float(scores[order[1]])
             cid = self.matcher.model.competencies[int(order[0])].id
             confidence = round(float(min(0.95, 0.35 + 0.35 * strength + 0.1 * min(margin, 2.0))), 2)
-            reason = _reason(self.matcher.model, cid, sentence_cue(sentence), None, locale)
+            reason = point_reason(self.matcher.model, cid, sentence, locale)
             self._keep_best(best, PointDraft(competency=cid, evidence=sentence, confidence=confidence, reason=reason))
         return sorted(best.values(), key=lambda p: -p.confidence)[:MAX_POINTS]
 
@@ -412,14 +412,22 @@ def _confidence(score: np.ndarray, competency: np.ndarray, rule: np.ndarray) -> 
     return np.minimum(0.95, 0.35 * np.minimum(score, 1.2) + 0.4 * competency + 0.1 * rule)
 
 
-def _reason(model: CompetencyModel, cid: str, cue: str | None, proba: float | None, locale: str) -> str:
-    """Why a sentence was flagged, in the reader's language."""
+def _reason(model: CompetencyModel, cid: str, cue: str | None, locale: str) -> str:
+    """Why a sentence was flagged, in the reader's language (no score: a number next to someone's words reads as a
+    verdict on them)."""
     name = model.name(cid, locale)
     if locale == "zh":
-        why = f"出现差距表述“{cue}”" if cue else f"分类器判断为待提升（p={proba:.2f}）"
+        why = f"出现差距表述“{cue}”" if cue else "从描述看是仍需提升的地方"
         return f"{why}，与“{name}”相关"
-    why = f"gap language “{cue}”" if cue else f"the classifier reads it as a gap (p={proba:.2f})"
+    why = f"gap language “{cue}”" if cue else "the way it is told reads as something still to work on"
     return f"{why}, about {name.lower()}"
+
+
+def point_reason(model: CompetencyModel, cid: str, evidence: str, locale: str) -> str:
+    """`_reason` for a point from its quoted sentence alone (its gap words, when it has some): how a point the
+    offline coach made is explained, and how it is explained again in a second language."""
+    cue = sentence_cue(evidence)
+    return _reason(model, cid, None if cue == "?" else cue, locale)
 
 
 def sentence_cue(sentence: str) -> str:

@@ -92,16 +92,18 @@ def question_blocks(
 def summary_blocks(
     *,
     summary: str,
-    points: list[tuple[int, str, str, str, float, str | None]],
+    points: list[tuple[int, str, str, str, float, str | None, str | None]],
     locale: str,
     employee_locale: str,
     also: str | None = None,
+    recap: str | None = None,
 ) -> list[Block]:
     """The closing message: summary, then each point with its quoted evidence and Agree / I see it differently.
 
     `also`: the other person's language in a mixed-language check-in; the titles are given in it too (the
-    competency names come with it from the caller). `points` are (id, competency name, evidence, reason,
-    confidence, outcome); a point with an outcome (agreed or
+    competency names come with it from the caller), and so are `recap` (the factual summary) and each point's
+    reason when the caller has them. `points` are (id, competency name, evidence, reason, confidence, outcome,
+    reason in `also` or None); a point with an outcome (agreed or
     disputed) shows it instead of the buttons. The confidence is stored and exported, never shown: no score next
     to a person's name.
     """
@@ -112,12 +114,13 @@ def summary_blocks(
 
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(f"*{title('checkin_summary_title')}*\n{summary}"))),
+        *([ContextBlock(elements=[MarkdownTextObject(text=clip(recap, 1900))])] if recap and also else []),
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text=f"*{title('checkin_points_title')}*")),
     ]
     if not points:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
-    for pid, name, evidence, reason, _confidence, outcome in points[:10]:
+    for pid, name, evidence, reason, _confidence, outcome, again in points[:10]:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
@@ -125,9 +128,10 @@ def summary_blocks(
                 )
             )
         )
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=clip(t("checkin_point_why", locale, reason=reason), 1900))])
-        )
+        why = t("checkin_point_why", locale, reason=reason)
+        if again and also:
+            why += "\n" + t("checkin_point_why", also, reason=again)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(why, 1900))]))
         if outcome:
             blocks.append(
                 ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(outcome, 1900))])

@@ -15,8 +15,10 @@ from slack_sdk import WebClient
 
 from bot import checkins
 from bot.checkin_flow import Move
-from bot.checkins import Finished, Refusal, Started, Turn
+from bot.checkins import Finished, Refusal, Started, Turn, current_answers
 from bot.coach.acknowledge import acknowledgement
+from bot.coach.base import PointDraft
+from bot.coach.offline import offline_summary, point_reason
 from bot.i18n import fmt_date, norm_locale, t
 from bot.person_cache import cached_person
 from bot.services import Services
@@ -334,9 +336,25 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             outcome = t("checkin_point_disputed", loc, name=name) + (
                 f"\n> {to_mrkdwn(p.dispute_text[:500])}" if p.dispute_text else ""
             )
-        rows.append((p.id or 0, comp_name(p.competency), p.evidence, p.reason, p.confidence, outcome))
-    blocks = summary_blocks(summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc, also=also)
+        # the offline coach's reasons are made from the point itself, so they can be said in the manager's language
+        again = point_reason(model, p.competency, p.evidence, also) if also and p.source == "offline" else None
+        rows.append((p.id or 0, comp_name(p.competency), p.evidence, p.reason, p.confidence, outcome, again))
+    recap = _recap(services, c, points, also) if also else None
+    blocks = summary_blocks(
+        summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc, also=also, recap=recap
+    )
     return c.summary or t("checkin_summary_title", loc), to_dicts(blocks)
+
+
+def _recap(services: Services, c: CheckIn, points: list[Any], locale: str) -> str:
+    """The factual summary (answers, topics, points) in `locale`, for the manager of a mixed-language check-in:
+    the summary itself is in the employee's language (an LLM's words cannot be re-said offline; these facts can)."""
+    from storage import checkins as repo
+
+    with session_scope(services.engine) as session:
+        answers = current_answers(repo.answers_of(session=session, checkin_id=c.id or 0))
+    drafts = [PointDraft(p.competency, p.evidence, p.confidence, p.reason) for p in points]
+    return offline_summary(answers, drafts, locale, load_competency_model())
 
 
 def _post_courses(services: Services, client: WebClient, c: CheckIn, fin: Finished, locale: str) -> None:

@@ -308,3 +308,17 @@ def test_strengths_said_outright(sentence: str, strength: bool) -> None:
     from bot.coach.gaps import sounds_strength
 
     assert sounds_strength(sentence) is strength
+
+
+def test_a_reason_names_the_words_or_the_telling_never_a_score() -> None:
+    from bot.coach.offline import point_reason
+    from knowledge.competencies import load_competency_model
+
+    model = load_competency_model()
+    told = point_reason(model, "communication", "By slide four the VP is looking at her phone.", "en")
+    assert told == "the way it is told reads as something still to work on, about communication"
+    cued = point_reason(model, "planning", "I keep saying yes to every request.", "en")
+    assert cued.startswith("gap language “i keep saying”")
+    zh = point_reason(model, "data_analysis", "数据一多我就不知道从哪下手分析。", "zh")
+    assert zh == "出现差距表述“不知道从哪”，与“数据分析”相关"
+    assert not any(ch.isdigit() for ch in told + cued + zh)

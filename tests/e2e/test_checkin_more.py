@@ -170,10 +170,14 @@ def test_mixed_language_pair_gets_the_employees_language_in_the_closing_message(
     closing = wait_thread_posts(sb, root["channel"], root["ts"], 3)[2]
     text = str(closing["blocks"])
     assert "小结" in text and "发展点" in text
-    # the summary, the reasons and the buttons are the employee's (the coach wrote them in it); only the titles
-    # and competency names carry the manager's language as well, after the employee's
+    # the summary, the reasons and the buttons are the employee's (the coach wrote them in it); the titles and
+    # competency names carry the manager's language as well, after the employee's, and so do the facts of the
+    # summary (answers, topics, points) and each reason, on a line of their own below
     assert "小结 · Summary" in text and "(Communication)" in text
-    for english in ("Why flagged", "Agree", "I see it differently", "practise this next"):
+    assert "1 answer captured" in text and "1 development point(s): Communication" in text
+    assert text.index("本次共记录") < text.index("1 answer captured")
+    assert "标记原因" in text and "Why flagged: gap language" in text and text.index("标记原因") < text.index("Why flagged")
+    for english in ("Agree", "I see it differently", "practise this next"):
         assert english not in text
 
 

@@ -43,7 +43,7 @@ def test_to_mrkdwn_escapes_text_and_keeps_mentions() -> None:
 
 
 def test_a_point_quoting_markup_is_shown_escaped() -> None:
-    points = [(1, "Communication", "my <b>slides</b> & notes", "r", 0.9, None)]
+    points = [(1, "Communication", "my <b>slides</b> & notes", "r", 0.9, None, None)]
     text = str(to_dicts(summary_blocks(summary="s", points=points, locale="en", employee_locale="en")))
     assert "my &lt;b&gt;slides&lt;/b&gt; &amp; notes" in text and "<b>" not in text
 
