@@ -75,7 +75,7 @@ def preferences(services: Services, person_slack_id: str) -> tuple[Filters, Pref
     """Filters (drop completed) and preferences (open points, role, not relevant, language) of a person."""
     locale, role = _person(services, person_slack_id)
     with session_scope(services.engine) as s:
-        points = repo.open_points(session=s, person_slack_id=person_slack_id)
+        points = [p for p in repo.open_points(session=s, person_slack_id=person_slack_id) if not p.disputed]
         done = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="completed")
         nope = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="not_relevant")
     prefs = Preferences(
@@ -186,8 +186,8 @@ def recommend(
     if topic and not no_match:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
         return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=shorten(topic, 40)), query=topic)
-    with session_scope(services.engine) as s:
-        points = repo.open_points(session=s, person_slack_id=person_slack_id)
+    with session_scope(services.engine) as s:  # a point its owner disputed is no reason to suggest a course
+        points = [p for p in repo.open_points(session=s, person_slack_id=person_slack_id) if not p.disputed]
     if points:
         per_point = [courses_for_point(services, p, k=k, base=(filters, prefs, locale)) for p in points[:k]]
         picked: list[Suggestion] = []

@@ -66,6 +66,7 @@ class CompetencyMatcher:
         self._cues = {c.id: [self._cue_re(cue) for cue in (*c.cues.en, *c.cues.zh)] for c in self.model.competencies}
         self._protos: np.ndarray | None = None
         self._proto_owner: list[int] = []
+        self._descriptors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -90,6 +91,23 @@ class CompetencyMatcher:
                 self._proto_owner = owners
                 self._protos = protos
         return self._protos
+
+    def focus(self, evidence: str, competency: str) -> int | None:
+        """Which of `competency`'s descriptors (observable behaviours at a good level) `evidence` is closest to: the
+        growth target a point names. A descriptor's en and zh wordings are one behaviour (the better of the two
+        counts). None without an embedder or descriptors."""
+        if self.embed is None:
+            return None
+        c = next((x for x in self.model.competencies if x.id == competency), None)
+        n = min(len(c.descriptors.en), len(c.descriptors.zh)) if c else 0
+        if c is None or not n:
+            return None
+        with self._lock:
+            vecs = self._descriptors.get(competency)
+            if vecs is None:
+                vecs = self._descriptors[competency] = self.embed([*c.descriptors.en[:n], *c.descriptors.zh[:n]], False)
+        sims = vecs @ self.embed([evidence[:2000]], True)[0]
+        return int(np.argmax(np.maximum(sims[:n], sims[n:])))
 
     def cue_hits(self, text: str) -> np.ndarray:
         low = text.lower()
@@ -421,6 +439,18 @@ def _reason(model: CompetencyModel, cid: str, cue: str | None, locale: str) -> s
         return f"{why}，与“{name}”相关"
     why = f"gap language “{cue}”" if cue else "the way it is told reads as something still to work on"
     return f"{why}, about {name.lower()}"
+
+
+def growth_focus(coach: object, competency: str, evidence: str, locale: str) -> str | None:
+    """The behaviour to practise for a point, in `locale`: the competency's descriptor closest to the evidence
+    ("Leads with the conclusion or the ask, then gives supporting detail."), from the offline coach's matcher (the
+    LLM coach's fallback when it is that); None when there is no embedder."""
+    matcher = getattr(coach, "matcher", None) or getattr(getattr(coach, "fallback", None), "matcher", None)
+    if not isinstance(matcher, CompetencyMatcher):
+        return None
+    i = matcher.focus(evidence, competency)
+    c = next((x for x in matcher.model.competencies if x.id == competency), None)
+    return None if i is None or c is None else c.descriptors[locale][i]
 
 
 def point_reason(model: CompetencyModel, cid: str, evidence: str, locale: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -89,10 +90,26 @@ def question_blocks(
     ]
 
 
+@dataclass(frozen=True)
+class PointRow:
+    """One development point as the closing message shows it. `outcome`: agreed or disputed, shown instead of the
+    buttons; `reason_also`: the reason in the other person's language (mixed-language check-ins); `focus`: the
+    behaviour to practise (the competency's closest descriptor). The confidence is stored and exported, never
+    shown: no score next to a person's name."""
+
+    id: int
+    competency: str  # its name, as shown
+    evidence: str
+    reason: str
+    outcome: str | None = None
+    reason_also: str | None = None
+    focus: str | None = None
+
+
 def summary_blocks(
     *,
     summary: str,
-    points: list[tuple[int, str, str, str, float, str | None, str | None]],
+    points: list[PointRow],
     locale: str,
     employee_locale: str,
     also: str | None = None,
@@ -102,10 +119,7 @@ def summary_blocks(
 
     `also`: the other person's language in a mixed-language check-in; the titles are given in it too (the
     competency names come with it from the caller), and so are `recap` (the factual summary) and each point's
-    reason when the caller has them. `points` are (id, competency name, evidence, reason, confidence, outcome,
-    reason in `also` or None); a point with an outcome (agreed or
-    disputed) shows it instead of the buttons. The confidence is stored and exported, never shown: no score next
-    to a person's name.
+    reason when the caller has them.
     """
     langs = [locale] + ([also] if also and also != locale else [])
 
@@ -120,21 +134,21 @@ def summary_blocks(
     ]
     if not points:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=t("checkin_no_points", locale))))
-    for pid, name, evidence, reason, _confidence, outcome, again in points[:10]:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=clip(t("checkin_point_line", locale, competency=name, evidence=to_mrkdwn(clip(evidence, 600))))
-                )
-            )
-        )
-        why = t("checkin_point_why", locale, reason=reason)
-        if again and also:
-            why += "\n" + t("checkin_point_why", also, reason=again)
+    for row in points[:10]:
+        pid, evidence = row.id, to_mrkdwn(clip(row.evidence, 600))
+        if row.focus:
+            focus = to_mrkdwn(row.focus[:1].lower() + row.focus[1:] if locale == "en" else row.focus)
+            line = t("checkin_point_line_focus", locale, competency=row.competency, focus=focus, evidence=evidence)
+        else:
+            line = t("checkin_point_line", locale, competency=row.competency, evidence=evidence)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(line))))
+        why = t("checkin_point_why", locale, reason=row.reason)
+        if row.reason_also and also:
+            why += "\n" + t("checkin_point_why", also, reason=row.reason_also)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(why, 1900))]))
-        if outcome:
+        if row.outcome:
             blocks.append(
-                ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(outcome, 1900))])
+                ContextBlock(block_id=f"point_{pid}", elements=[MarkdownTextObject(text=clip(row.outcome, 1900))])
             )
             continue
         blocks.append(

@@ -16,13 +16,14 @@ from slack_sdk import WebClient
 from bot import checkins
 from bot.checkin_flow import Move
 from bot.checkins import Finished, Refusal, Started, Turn, current_answers
+from bot.coach import get_coach
 from bot.coach.acknowledge import acknowledgement
 from bot.coach.base import PointDraft
-from bot.coach.offline import offline_summary, point_reason
+from bot.coach.offline import growth_focus, offline_summary, point_reason
 from bot.i18n import fmt_date, norm_locale, t
 from bot.person_cache import cached_person
 from bot.services import Services
-from bot.slack.blocks_checkin import question_blocks, root_blocks, summary_blocks, to_dicts
+from bot.slack.blocks_checkin import PointRow, question_blocks, root_blocks, summary_blocks, to_dicts
 from bot.slack.parsing import from_slack, to_mrkdwn
 from knowledge.competencies import load_competency_model
 from prompts.questions import load_bank
@@ -338,7 +339,8 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             )
         # the offline coach's reasons are made from the point itself, so they can be said in the manager's language
         again = point_reason(model, p.competency, p.evidence, also) if also and p.source == "offline" else None
-        rows.append((p.id or 0, comp_name(p.competency), p.evidence, p.reason, p.confidence, outcome, again))
+        focus = growth_focus(get_coach(services), p.competency, p.evidence, loc)
+        rows.append(PointRow(p.id or 0, comp_name(p.competency), p.evidence, p.reason, outcome, again, focus))
     recap = _recap(services, c, points, also) if also else None
     blocks = summary_blocks(
         summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc, also=also, recap=recap

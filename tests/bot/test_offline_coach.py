@@ -322,3 +322,16 @@ def test_a_reason_names_the_words_or_the_telling_never_a_score() -> None:
     zh = point_reason(model, "data_analysis", "数据一多我就不知道从哪下手分析。", "zh")
     assert zh == "出现差距表述“不知道从哪”，与“数据分析”相关"
     assert not any(ch.isdigit() for ch in told + cued + zh)
+
+
+def test_a_point_names_the_behaviour_to_practise_closest_to_what_was_said(coach: OfflineCoach) -> None:
+    from bot.coach.offline import growth_focus
+
+    analysis = "Starts from a question or hypothesis before opening the data."
+    assert growth_focus(coach, "data_analysis", "数据一多我就不知道从哪下手分析。", "en") == analysis
+    zh = growth_focus(coach, "data_analysis", "数据一多我就不知道从哪下手分析。", "zh")
+    assert zh == "先提出问题或假设，再去看数据。"
+    partners = growth_focus(coach, "collaboration", "Dependencies on the platform team keep surprising us late.", "en")
+    assert partners == "Brings partner teams in at the start rather than at hand-off."
+    assert growth_focus(coach, "no_such_competency", "anything", "en") is None
+    assert growth_focus(OfflineCoach(embed=None), "data_analysis", "数据一多我就不知道从哪下手分析。", "en") is None

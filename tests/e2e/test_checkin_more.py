@@ -176,7 +176,10 @@ def test_mixed_language_pair_gets_the_employees_language_in_the_closing_message(
     assert "小结 · Summary" in text and "(Communication)" in text
     assert "1 answer captured" in text and "1 development point(s): Communication" in text
     assert text.index("本次共记录") < text.index("1 answer captured")
-    assert "标记原因" in text and "Why flagged: gap language" in text and text.index("标记原因") < text.index("Why flagged")
+    assert "标记原因" in text and "Why flagged: gap language" in text
+    assert text.index("标记原因") < text.index("Why flagged")
+    # the point names a behaviour to practise, one of its competency's descriptors, in the employee's language
+    assert "做得好是这样的：" in text
     for english in ("Agree", "I see it differently", "practise this next"):
         assert english not in text
 

@@ -92,6 +92,16 @@ def test_learn_uses_open_points_and_odd_input_never_crashes(sandbox: Sandbox) ->
     assert "open development points" in emoji_answer and "🙂" not in emoji_answer
 
 
+def test_a_point_its_owner_disputed_no_longer_drives_suggestions(sandbox: Sandbox) -> None:
+    with session_scope(sandbox.services.engine) as s:
+        s.add(DevelopmentPoint(person_slack_id="U0EMP2", competency="planning", evidence="I say yes to everything"))
+        s.add(DevelopmentPoint(person_slack_id="U0EMP2", competency="coaching", evidence="My slides never land",
+                               disputed=True, dispute_text="It is about presenting, not about anyone I coach"))
+    sandbox.driver.slash("U0EMP2", "/learn", "")
+    blocks = str(_posted(sandbox, "D0EMP2")[0]["blocks"])
+    assert "Planning" in blocks and "Developing others" not in blocks and "slides" not in blocks
+
+
 @pytest.mark.parametrize("topic", ["asdfgh qwerty", "kubernetes", "pizza recipes"])
 def test_learn_says_when_no_course_is_about_the_topic(sandbox: Sandbox, topic: str) -> None:
     with session_scope(sandbox.services.engine) as s:

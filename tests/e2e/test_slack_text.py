@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.demo.sandbox import Sandbox
-from bot.slack.blocks_checkin import summary_blocks, to_dicts
+from bot.slack.blocks_checkin import PointRow, summary_blocks, to_dicts
 from bot.slack.parsing import from_slack, to_mrkdwn
 from storage.models import Answer, CheckIn, Recognition
 from tests.e2e.checkin_helpers import answer, thread_root, wait_thread_posts
@@ -43,9 +43,10 @@ def test_to_mrkdwn_escapes_text_and_keeps_mentions() -> None:
 
 
 def test_a_point_quoting_markup_is_shown_escaped() -> None:
-    points = [(1, "Communication", "my <b>slides</b> & notes", "r", 0.9, None, None)]
+    points = [PointRow(1, "Communication", "my <b>slides</b> & notes", "r", focus="Uses <b> & co.")]
     text = str(to_dicts(summary_blocks(summary="s", points=points, locale="en", employee_locale="en")))
     assert "my &lt;b&gt;slides&lt;/b&gt; &amp; notes" in text and "<b>" not in text
+    assert "What good looks like: uses &lt;b&gt; &amp; co." in text
 
 
 def test_an_escaped_thread_reply_is_stored_as_typed(sandbox: Sandbox) -> None:

@@ -59,3 +59,58 @@ def play(sb: Sandbox, tr: Transcript) -> None:
         if i:
             tr.say("")
         _play(sb, tr, manager, employee, script)
+        if employee == "U0EMP":
+            dispute_misread(sb, tr, employee)
+
+
+DISPUTE = {
+    "en": (
+        "{name} reads the slides point differently: it is about presenting, not about {competency}.\n"
+        "He presses “I see it differently” and says why:",
+        "It's about how I present to the leadership team, not about coaching anyone.",
+        "The point is kept, with his words, for the next conversation;\nit no longer drives his course suggestions.",
+    ),
+    "zh": (
+        "{name} 对关于幻灯片的这一条有不同看法：这是汇报表达的问题，与“{competency}”无关。\n"
+        "他点击“我有不同看法”并写下原因：",
+        "It's about how I present to the leadership team, not about coaching anyone.",
+        "这一条会连同他的原话保留到下次谈话，但不再用来给他推荐课程。",
+    ),
+}
+
+
+def dispute_misread(sb: Sandbox, tr: Transcript, employee: str) -> None:
+    """The employee disagrees with a point that misreads the slides answer (a presenting problem read as another
+    competency; the detector's known miss, BENCHMARKS.md): "I see it differently", a reason, the message re-drawn."""
+    from sqlmodel import select
+
+    from knowledge.competencies import load_competency_model
+    from storage.db import session_scope
+    from storage.models import DevelopmentPoint
+
+    with session_scope(sb.services.engine) as s:
+        rows = s.exec(select(DevelopmentPoint).where(DevelopmentPoint.person_slack_id == employee)).all()
+        point = next((p for p in rows if "slides" in p.evidence and p.competency != "communication"), None)
+        pid, competency = (point.id, point.competency) if point else (None, "")
+    closing = [str(m.get("blocks")) for msgs in list(sb.stub.messages.values()) for m in msgs]
+    at = next((i for i, b in enumerate(closing) if pid is not None and "point_dispute" in b and f"'{pid}'" in b), None)
+    msg = None if at is None else [m for msgs in list(sb.stub.messages.values()) for m in msgs][at]
+    if msg is None:
+        return  # the answer was read as communication, or gave no point: nothing to disagree with
+    lang = "zh" if sb.extra.get("lang") == "zh" else "en"
+    intro, why, after = DISPUTE[lang]
+    tr.say("")
+    tr.say(intro.format(name=tr.name(employee), competency=load_competency_model().name(competency, lang).lower()))
+    opened = len(sb.stub.calls_of("views.open"))
+    updates = len(sb.stub.calls_of("chat.update"))
+    sb.driver.click(employee, msg, "point_dispute", value=str(pid))
+    sb.stub.wait_calls("views.open", opened + 1)
+    view = sb.stub.calls_of("views.open")[-1].params["view"]
+    tr.block(f"{tr.name(employee)}:", [why], "    ")
+    sb.driver.submit_view(
+        employee,
+        {"callback_id": view["callback_id"], "private_metadata": view.get("private_metadata", "")},
+        {"why": {"text": {"type": "plain_text_input", "value": why}}},
+    )
+    sb.stub.wait_calls("chat.update", updates + 1)
+    tr.say(after)
