@@ -15,7 +15,7 @@ from bot.i18n import norm_locale
 from bot.services import Services
 from storage.db import session_scope
 from storage.models import Person
-from storage.people import get_person, upsert_person
+from storage.people import get_person, people_by_ids, upsert_person
 
 HEADER = ["slack_id", "name", "email", "manager_slack_id", "team", "role", "timezone", "locale", "is_hr_admin"]
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -72,7 +72,7 @@ def parse_people_csv(text: str) -> list[PersonRow]:
         if sid in seen:
             raise ImportError_(f"line {idx}: slack_id {sid} appears twice")
         seen.add(sid)
-        if row["manager_slack_id"] and not SLACK_ID.match(row["manager_slack_id"]):
+        if row["manager_slack_id"] not in ("", CLEAR) and not SLACK_ID.match(row["manager_slack_id"]):
             raise ImportError_(f"line {idx}: manager_slack_id {row['manager_slack_id']!r} is not a Slack user id")
         if row["manager_slack_id"] == sid:
             raise ImportError_(f"line {idx}: a person cannot be their own manager")
@@ -89,20 +89,33 @@ def parse_people_csv(text: str) -> list[PersonRow]:
         flag = row["is_hr_admin"].lower()
         if flag not in ("", "true", "false"):
             raise ImportError_(f"line {idx}: is_hr_admin must be true or false, not {row['is_hr_admin']!r}")
-        if row["email"] and "@" not in row["email"]:
+        if row["email"] not in ("", CLEAR) and "@" not in row["email"]:
             raise ImportError_(f"line {idx}: email {row['email']!r} is not an email address")
         rows.append(PersonRow(idx, row))
     return rows
 
 
 def import_people(services: Services, text: str) -> int:
-    """Upsert every row of a people CSV, all or nothing. Returns the number of people written."""
+    """Upsert every row of a people CSV, all or nothing. Returns the number of people written.
+
+    A new person's empty cells come from Slack's `users.info` when reachable, else from the defaults. Someone
+    already stored keeps what is stored for an empty cell (a file that only adds a team column, or one exported
+    without emails, must not wipe names, managers or HR rights); `-` empties an optional cell (email, manager,
+    team, role)."""
     rows = parse_people_csv(text)
     s = services.settings
     with session_scope(services.engine) as session:
-        _refuse_manager_cycles(session, rows)
+        stored = people_by_ids(session=session, slack_ids=[r.values["slack_id"] for r in rows])
+        _refuse_manager_cycles(session, rows, stored)
         for r in rows:
-            v = r.values
+            v, known = r.values, stored.get(r.values["slack_id"])
+            if known is not None:
+                fields = {k: _cell(v[k]) for k in OPTIONAL if v[k]}
+                fields |= {k: v[k] for k in ("name", "timezone", "locale") if v[k]}
+                if v["is_hr_admin"]:
+                    fields["is_hr_admin"] = v["is_hr_admin"].lower() == "true"
+                upsert_person(session=session, slack_id=v["slack_id"], **fields)
+                continue
             slack = (
                 _slack_profile(services, v["slack_id"]) if not all(v[k] for k in ("name", "timezone", "locale")) else {}
             )
@@ -110,10 +123,10 @@ def import_people(services: Services, text: str) -> int:
                 session=session,
                 slack_id=v["slack_id"],
                 name=v["name"] or slack.get("name") or v["slack_id"],
-                email=v["email"] or slack.get("email"),
-                manager_slack_id=v["manager_slack_id"] or None,
-                team=v["team"] or None,
-                role=v["role"] or None,
+                email=_cell(v["email"]) or slack.get("email"),
+                manager_slack_id=_cell(v["manager_slack_id"]),
+                team=_cell(v["team"]),
+                role=_cell(v["role"]),
                 timezone=v["timezone"] or slack.get("timezone") or s.growthloop_default_timezone,
                 locale=v["locale"] or slack.get("locale") or s.growthloop_default_locale,
                 is_hr_admin=v["is_hr_admin"].lower() == "true",
@@ -122,10 +135,20 @@ def import_people(services: Services, text: str) -> int:
     return len(rows)
 
 
-def _refuse_manager_cycles(session: Session, rows: list[PersonRow]) -> None:
+CLEAR = "-"  # in an optional cell: empty it (an empty cell keeps what is stored)
+OPTIONAL = ("email", "manager_slack_id", "team", "role")
+
+
+def _cell(value: str) -> str | None:
+    return None if value in ("", CLEAR) else value
+
+
+def _refuse_manager_cycles(session: Session, rows: list[PersonRow], stored: dict[str, Person]) -> None:
     """Raise ImportError_ naming the first row whose manager chain (this file over the store) comes back to it."""
     managers = {sid: mgr for sid, mgr in session.exec(select(Person.slack_id, Person.manager_slack_id)).all()}
-    managers.update({r.values["slack_id"]: r.values["manager_slack_id"] or None for r in rows})
+    for r in rows:  # an empty cell keeps a stored person's manager; `-` removes it
+        cell, sid = r.values["manager_slack_id"], r.values["slack_id"]
+        managers[sid] = managers.get(sid) if not cell and sid in stored else _cell(cell)
     for r in rows:
         start = r.values["slack_id"]
         chain, at = [start], managers.get(start)

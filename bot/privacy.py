@@ -6,8 +6,8 @@ reflections, dispute notes), so aggregate counts (check-ins done, points opened/
 
 from __future__ import annotations
 
-import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -102,8 +102,10 @@ def write_export(services: Services, out: Any, *, person: str | None = None) -> 
     return n
 
 
-def anonymous_id(slack_id: str) -> str:
-    return "ANON-" + hashlib.sha256(slack_id.encode()).hexdigest()[:10].upper()
+def anonymous_id() -> str:
+    """A fresh pseudonym for a forgotten person. Random, not derived from their Slack id: a hash of the id could be
+    recomputed from any list of Slack ids (an export has one) and would link the person back to what was kept."""
+    return "ANON-" + secrets.token_hex(5).upper()
 
 
 def _rename(row: Any, fields: tuple[str, ...], old: str, new: str) -> bool:
@@ -118,7 +120,7 @@ def _rename(row: Any, fields: tuple[str, ...], old: str, new: str) -> bool:
 
 def forget_person(services: Services, *, slack_id: str, actor: str | None = None) -> dict[str, int]:
     """Erase `slack_id`'s personal data; returns how many rows of each kind were touched."""
-    anon = anonymous_id(slack_id)
+    anon = anonymous_id()
     counts: dict[str, int] = {}
 
     def bump(k: str) -> None:

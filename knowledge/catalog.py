@@ -110,6 +110,9 @@ def _language(value: object) -> str:
 
 def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRecord:
     """Turn one raw row into a CourseRecord or raise CatalogError naming the line and the reason."""
+    for name in ("id", "title", "summary", "url", "format"):
+        if isinstance(row.get(name), dict | list):
+            raise CatalogError(line, f"{name} must be text, got {type(row[name]).__name__}")
     cid = str(row.get("id") or "").strip()
     if not cid:
         raise CatalogError(line, "missing id")
@@ -141,6 +144,8 @@ def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRe
         ) from None
     if minutes <= 0:
         raise CatalogError(line, f"course {cid}: duration_minutes must be positive, got {minutes}")
+    if minutes > MAX_MINUTES:  # 1e20 would not even fit the database's integer column
+        raise CatalogError(line, f"course {cid}: duration_minutes {minutes} is over {MAX_MINUTES} (a week of minutes)")
     fmt = _format(row.get("format"))
     url = str(row.get("url") or "").strip()
     if url and not url.startswith(("http://", "https://")):
@@ -150,6 +155,9 @@ def validate_row(row: dict[str, object], line: int, known: set[str]) -> CourseRe
 
 
 def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError]]:
+    if text.lstrip().startswith("["):  # a JSON array of courses (a .json export) rather than JSON Lines
+        yield from _json_array_rows(text)
+        return
     for n, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
@@ -159,6 +167,22 @@ def _jsonl_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogErr
             yield n, CatalogError(n, f"not valid JSON ({exc.msg})")
             continue
         yield n, row if isinstance(row, dict) else CatalogError(n, "expected a JSON object")
+
+
+def _json_array_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError]]:
+    """The courses of a JSON array, each numbered by the line its object starts on."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield exc.lineno, CatalogError(exc.lineno, f"not valid JSON ({exc.msg}); expected JSON Lines or a JSON array")
+        return
+    decoder, pos = json.JSONDecoder(), text.index("[") + 1
+    for item in items:
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        line = text.count("\n", 0, pos) + 1
+        _, pos = decoder.raw_decode(text, pos)
+        yield line, item if isinstance(item, dict) else CatalogError(line, "expected a JSON object")
 
 
 def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError]]:
@@ -174,6 +198,7 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError
         raise CatalogError(1, f"CSV header lacks {', '.join(missing)} (expected {','.join(FIELDS)})")
     reader.fieldnames = header
     while True:
+        start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
@@ -183,12 +208,17 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError
         if None in row:
             yield reader.line_num, CatalogError(reader.line_num, "more cells than header columns")
             continue
+        if any(v is None for v in row.values()) and any("\n" in (v or "") for v in row.values()):
+            # fewer cells than columns, one of them spanning lines: a quote that never closes swallowed the rest
+            yield start, CatalogError(start, "a quote opened on this line is not closed")
+            return
         if not any((v or "").strip() for v in row.values()):
             continue
         yield reader.line_num, {k: v for k, v in row.items()}
 
 
 MAX_REPORTED = 20  # bad lines listed in one refusal
+MAX_MINUTES = 10_080
 
 
 def parse_catalog(text: str, fmt: str) -> list[CourseRecord]:

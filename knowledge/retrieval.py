@@ -461,6 +461,7 @@ class HybridIndex:
         n = len(self.courses)
         if n == 0 or k <= 0:
             return []
+        depth = max(depth, k)  # each method lists at least k, or a top 100 could come back with 71
         query = (query or "")[:MAX_QUERY_CHARS]
         allowed = self.mask(filters or Filters())
         if not allowed.any():

@@ -60,6 +60,13 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
         fail(f"{file}: line {line}: not UTF-8 text (save the file as UTF-8); nothing was written")
         return
+    if not records:  # a file emptied by mistake (an export that failed): never the way to drop the whole catalog
+        if replace:
+            fail(f"{file}: no courses in the file; --replace would remove every course of the catalog, so nothing "
+                 "was changed")
+        else:
+            typer.echo(f"{file}: no courses in the file; nothing was loaded")
+        return
     kb = _kb()
     if sys.stdout.isatty():
         from rich.progress import Progress
@@ -69,12 +76,16 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, readabl
             report = kb.ingest(records, replace=replace, progress=lambda n: bar.update(task, advance=n))
     else:
         report = kb.ingest(records, replace=replace)
-    typer.echo(f"{len(records)} courses in {file.name}: {report.added} added, {report.changed} changed, "
+    courses = f"{len(records)} course{'' if len(records) == 1 else 's'}"
+    typer.echo(f"{courses} in {file.name}: {report.added} added, {report.changed} changed, "
                f"{report.unchanged} unchanged, {report.removed} removed; {report.embedded} embedded")
 
 
+MAX_K = 1000  # a larger --k is read as this (and a catalog smaller than k gives all it has)
+
+
 @knowledge_app.command("search")
-def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=1, max=100),
+def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=1),
            lang: str | None = typer.Option(None, "--lang", help="en or zh: only courses in that language"),
            as_json: bool = typer.Option(False, "--json", help="A JSON array, best first.")) -> None:
     """Hybrid search over the catalog."""
@@ -91,7 +102,7 @@ def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=
         return
     kb = _kb()
     kb.ensure_seeded()
-    hits = kb.search(text, k, filters=Filters(language=lang))
+    hits = kb.search(text, min(k, MAX_K), filters=Filters(language=lang))
     if as_json:
         rows = [{"id": h.course.id, "title": h.course.title, "score": round(h.score, 6), "language": h.course.language,
                  "competencies": list(h.course.competencies), "duration_minutes": h.course.duration_minutes,

@@ -44,8 +44,12 @@ def register(app: typer.Typer) -> None:
         from bot.privacy import forget_person
         from bot.services import build_services
 
+        slack_id = slack_id.strip()
+        if not slack_id:
+            typer.echo("error: give the Slack id of the person to forget (`growthloop person forget U012AB`)", err=True)
+            raise typer.Exit(2)
         counts = forget_person(build_services(_settings()), slack_id=slack_id, actor="cli")
         if not counts:
-            typer.echo(f"error: no person {slack_id}", err=True)
+            typer.echo(f"error: no person {slack_id} in the store (nothing was changed)", err=True)
             raise typer.Exit(1)
         typer.echo("erased: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -184,3 +184,27 @@ def test_search_with_no_words_answers_plainly_instead_of_listing_arbitrary_cours
         assert plain.exit_code == 0 and "give a topic in words" in plain.output
     worded = CliRunner().invoke(app, ["knowledge", "search", "反馈 🙏", "--json", "--k", "2"], env=env)
     assert len(json.loads(worded.stdout)) == 2
+
+
+def test_an_empty_file_never_empties_the_catalog(tmp_path: Path) -> None:
+    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
+           "CHROMA_URL": None}
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    before = json.loads(CliRunner().invoke(app, ["knowledge", "search", "feedback", "--json"], env=env).stdout)
+    res = CliRunner().invoke(app, ["knowledge", "ingest", str(empty), "--replace"], env=env)
+    assert res.exit_code == 2 and "nothing was changed" in res.output
+    plain = CliRunner().invoke(app, ["knowledge", "ingest", str(empty)], env=env)
+    assert plain.exit_code == 0 and "nothing was loaded" in plain.output
+    after = json.loads(CliRunner().invoke(app, ["knowledge", "search", "feedback", "--json"], env=env).stdout)
+    assert len(before) == 5 and [r["id"] for r in after] == [r["id"] for r in before]
+
+
+def test_search_gives_as_many_results_as_asked_when_the_catalog_has_them(tmp_path: Path) -> None:
+    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
+           "CHROMA_URL": None}
+    for k, expected in (("120", 120), ("5000", 181)):  # more than each method's usual 50; more than the catalog
+        res = CliRunner().invoke(app, ["knowledge", "search", "giving feedback", "--json", "--k", k], env=env)
+        rows = json.loads(res.stdout)
+        assert len(rows) == expected and len({r["id"] for r in rows}) == expected
+        assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)

@@ -119,3 +119,43 @@ def test_rows_are_numbered_by_the_line_they_start_on(services: Services) -> None
     with pytest.raises(ImportError_, match="line 4: locale"):  # Ann's row takes lines 2-3
         import_people(services, multiline)
     assert _count(services) == 0
+
+
+def _erik(services: Services) -> Person:
+    with Session(services.engine) as s:
+        return s.exec(select(Person).where(Person.slack_id == "U0EMP")).one()
+
+
+def test_a_re_import_keeps_what_is_stored_for_empty_cells_and_a_dash_empties_one(services: Services) -> None:
+    full = HEADER + "U0MGR,Maria,,,growth,em,Europe/Berlin,en,false\n"
+    full += "U0EMP,Erik,erik@x.io,U0MGR,growth,pm,America/New_York,zh,true\n"
+    import_people(services, full)
+    import_people(services, HEADER + "U0EMP,,,,,,,,\n")  # a file with nothing to say about Erik but his id
+    erik = _erik(services)
+    assert (erik.name, erik.email, erik.manager_slack_id, erik.team, erik.role) == (
+        "Erik",
+        "erik@x.io",
+        "U0MGR",
+        "growth",
+        "pm",
+    )
+    assert (erik.timezone, erik.locale, erik.is_hr_admin) == ("America/New_York", "zh", True)
+    import_people(services, HEADER + "U0EMP,,-,-,platform,-,,,false\n")
+    erik = _erik(services)
+    assert (erik.email, erik.manager_slack_id, erik.team, erik.role, erik.is_hr_admin) == (
+        None,
+        None,
+        "platform",
+        None,
+        False,
+    )
+    assert erik.name == "Erik" and erik.timezone == "America/New_York"
+
+
+def test_a_kept_manager_still_counts_for_the_cycle_check(services: Services) -> None:
+    import_people(services, HEADER + "U0MGR,Maria,,,,,,,\nU0EMP,Erik,,U0MGR,,,,,\n")
+    with pytest.raises(ImportError_) as exc:  # Erik keeps Maria as manager: Maria under Erik makes a loop
+        import_people(services, HEADER + "U0MGR,,,U0EMP,,,,,\nU0EMP,,,,,,,,\n")
+    assert "line 2" in str(exc.value) and "lead back" in str(exc.value)
+    import_people(services, HEADER + "U0MGR,,,U0EMP,,,,,\nU0EMP,,,-,,,,,\n")  # unless his manager is removed
+    assert _erik(services).manager_slack_id is None

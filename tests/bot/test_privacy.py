@@ -144,3 +144,22 @@ def test_forget_leaves_the_slack_id_nowhere_in_the_store(services: Services) -> 
         keys = {k for (k,) in conn.execute(text("SELECT key FROM delivery"))}
     assert "prompt:U0MGR:U0EMPX:2026-03-03T09:00" in keys  # another person whose id merely starts the same
     assert len(keys) == 3
+
+
+def test_a_forgotten_persons_pseudonym_cannot_be_recomputed_from_their_slack_id(services: Services) -> None:
+    import hashlib
+
+    _seed(services)
+    forget_person(services, slack_id="U0EMP", actor="test")
+    with Session(services.engine) as s:
+        anon = s.exec(select(Person).where(Person.forgotten == True)).one().slack_id  # noqa: E712
+        assert s.exec(select(DevelopmentPoint)).one().person_slack_id == anon  # one pseudonym across the records
+    assert anon.startswith("ANON-")
+    for digest in (hashlib.sha256, hashlib.sha1, hashlib.md5):
+        assert digest(b"U0EMP").hexdigest()[:10].upper() not in anon
+    with session_scope(services.engine) as s:  # the same Slack id forgotten again later gets another pseudonym
+        upsert_person(session=s, slack_id="U0EMP", name="Erik again")
+    forget_person(services, slack_id="U0EMP", actor="test")
+    with Session(services.engine) as s:
+        names = {p.slack_id for p in s.exec(select(Person).where(Person.forgotten == True))}  # noqa: E712
+    assert len(names) == 2 and anon in names

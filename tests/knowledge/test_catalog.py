@@ -45,6 +45,10 @@ def test_shipped_catalog_is_valid() -> None:
         ({"title": ""}, "missing title"),
         ({"id": "a|b"}, "bad id"),
         ({"url": "javascript:alert(1)"}, "url must start"),
+        ({"duration_minutes": 1e20}, "over 10080"),
+        ({"duration_minutes": 99999999999999999999}, "over 10080"),
+        ({"title": {"en": "T"}}, "title must be text"),
+        ({"summary": ["a", "b"]}, "summary must be text"),
     ],
 )
 def test_jsonl_bad_line_has_number_and_reason(bad: dict, reason: str) -> None:
@@ -149,3 +153,24 @@ def test_a_bom_is_fine_and_a_non_utf8_file_names_its_line(tmp_path) -> None:  # 
     with pytest.raises(CatalogError) as err:
         read_catalog(gbk)
     assert err.value.line == 2 and "UTF-8" in str(err.value)
+
+
+def test_a_json_array_of_courses_is_read_and_its_bad_item_named_by_line() -> None:
+    text = "[\n  " + json.dumps(GOOD) + ",\n  " + json.dumps({**GOOD, "id": "c2"}) + "\n]\n"
+    assert [c.id for c in parse_catalog(text, "jsonl")] == ["c1", "c2"]
+    bad = "[\n  " + json.dumps(GOOD) + ",\n\n  " + json.dumps({**GOOD, "id": "c2", "language": "fr"}) + "\n]"
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad, "jsonl")
+    assert err.value.line == 4 and "bad language" in err.value.reason
+    with pytest.raises(CatalogError) as err:
+        parse_catalog("[" + json.dumps(GOOD) + ", 3]", "jsonl")
+    assert "expected a JSON object" in err.value.reason
+
+
+def test_a_csv_quote_that_never_closes_is_named_where_it_opens() -> None:
+    head = "id,title,summary,competencies,language,duration_minutes,format,url\n"
+    text = head + "c1,T,s,feedback,en,10,article,https://x/1\n"
+    text += 'c2,"unterminated,s,feedback,en,10,article,https://x/2\nc3,T,s,feedback,en,10,article,https://x/3\n'
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(text, "csv")
+    assert err.value.line == 3 and "quote opened on this line is not closed" in err.value.reason
