@@ -54,9 +54,9 @@ def parse_people_csv(text: str) -> list[PersonRow]:
         raise ImportError_(f"line {reader.line_num}: not valid CSV ({exc})") from None
     if not records:
         raise ImportError_("line 1: the file is empty; expected the header " + ",".join(HEADER))
-    header = [h.strip() for h in records[0][1]]
-    if header != HEADER:
-        raise ImportError_("line 1: the header must be exactly " + ",".join(HEADER))
+    header = [h.strip().lower() for h in records[0][1]]
+    if sorted(header) != sorted(HEADER):  # the same columns in another order or case are as clear
+        raise ImportError_("line 1: the header must have exactly these columns: " + ",".join(HEADER))
     rows: list[PersonRow] = []
     seen: set[str] = set()
     for idx, cells in records[1:]:
@@ -65,7 +65,7 @@ def parse_people_csv(text: str) -> list[PersonRow]:
         if len(cells) != len(HEADER):
             unclosed = " (a quote opened on this line is not closed)" if any("\n" in c for c in cells) else ""
             raise ImportError_(f"line {idx}: expected {len(HEADER)} columns, found {len(cells)}{unclosed}")
-        row = dict(zip(HEADER, (c.strip() for c in cells), strict=True))
+        row = dict(zip(header, (c.strip() for c in cells), strict=True))
         sid = row["slack_id"]
         if not SLACK_ID.match(sid):
             raise ImportError_(f"line {idx}: slack_id {sid!r} is not a Slack user id (like U012ABCDEF)")

@@ -190,7 +190,7 @@ def _csv_rows(text: str) -> Iterable[tuple[int, dict[str, object] | CatalogError
     # a CR inside a quoted cell stays part of the cell, instead of raising csv.Error mid-file
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]  # "ID,Title" from a spreadsheet is fine
     except csv.Error as exc:
         raise CatalogError(max(reader.line_num, 1), f"malformed CSV header ({exc})") from None
     missing = [f for f in ("id", "title", "language", "duration_minutes") if f not in header]

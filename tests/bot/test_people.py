@@ -159,3 +159,15 @@ def test_a_kept_manager_still_counts_for_the_cycle_check(services: Services) -> 
     assert "line 2" in str(exc.value) and "lead back" in str(exc.value)
     import_people(services, HEADER + "U0MGR,,,U0EMP,,,,,\nU0EMP,,,-,,,,,\n")  # unless his manager is removed
     assert _erik(services).manager_slack_id is None
+
+
+def test_the_header_may_name_the_columns_in_another_order_or_case(services: Services) -> None:
+    text = "Name,SLACK_ID,timezone,locale,is_hr_admin,email,manager_slack_id,team,role\n"
+    text += "Maria,U0MGR,Europe/Berlin,en,true,m@x.io,,growth,em\n"
+    assert import_people(services, text) == 1
+    with Session(services.engine) as s:
+        maria = s.exec(select(Person).where(Person.slack_id == "U0MGR")).one()
+    assert (maria.name, maria.timezone, maria.is_hr_admin, maria.team) == ("Maria", "Europe/Berlin", True, "growth")
+    for header in (HEADER.replace(",role", ""), HEADER.strip() + ",role\n", HEADER.strip() + ",extra\n"):
+        with pytest.raises(ImportError_, match="line 1: the header must have exactly these columns"):
+            import_people(services, header + "U0A,Ann,,,,,,,,\n")

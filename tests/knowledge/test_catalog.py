@@ -174,3 +174,12 @@ def test_a_csv_quote_that_never_closes_is_named_where_it_opens() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog(text, "csv")
     assert err.value.line == 3 and "quote opened on this line is not closed" in err.value.reason
+
+
+def test_csv_header_names_are_read_in_any_case() -> None:
+    text = "ID,Title,Summary,Competencies,Language,Duration_Minutes,Format,URL\n"
+    text += "c1,T,s,feedback,EN,10,Article,https://x/1\n"
+    (course,) = parse_catalog(text, "csv")
+    assert (course.id, course.title, course.language, course.duration_minutes, course.url) == (
+        "c1", "T", "en", 10, "https://x/1"
+    )
