@@ -15,7 +15,7 @@ from bot.i18n import norm_locale, shorten, t
 from bot.services import Services
 from knowledge.competencies import load_competency_model
 from knowledge.retrieval import Filters, Hit, Preferences
-from knowledge.text import sentences, tokenize
+from knowledge.text import names_a_topic, sentences, tokenize
 from knowledge.wiring import knowledge_of
 from storage import courses as repo
 from storage.db import session_scope
@@ -75,7 +75,7 @@ def preferences(services: Services, person_slack_id: str) -> tuple[Filters, Pref
     """Filters (drop completed) and preferences (open points, role, not relevant, language) of a person."""
     locale, role = _person(services, person_slack_id)
     with session_scope(services.engine) as s:
-        points = [p for p in repo.open_points(session=s, person_slack_id=person_slack_id) if not p.disputed]
+        points = repo.open_points(session=s, person_slack_id=person_slack_id, disputed=False)
         done = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="completed")
         nope = repo.course_ids_with_status(session=s, person_slack_id=person_slack_id, status="not_relevant")
     prefs = Preferences(
@@ -180,14 +180,14 @@ def recommend(
     filters, prefs, locale = preferences(services, person_slack_id)
     kb = knowledge_of(services)
     topic = (topic or "").strip()
-    if not any(ch.isalnum() for ch in topic):  # only emoji or punctuation names no topic: answer as for none
+    if not names_a_topic(topic):  # only emoji or punctuation: answer as for none
         topic = ""
     no_match = bool(topic) and kb.covers(topic) is False  # nothing is about it: say so, suggest as for no topic
     if topic and not no_match:
         hits = kb.search(topic, k, filters=filters, prefs=prefs)
         return "learn_intro_topic", _suggest(hits, t("learn_why_topic", locale, topic=shorten(topic, 40)), query=topic)
     with session_scope(services.engine) as s:  # a point its owner disputed is no reason to suggest a course
-        points = [p for p in repo.open_points(session=s, person_slack_id=person_slack_id) if not p.disputed]
+        points = repo.open_points(session=s, person_slack_id=person_slack_id, disputed=False)
     if points:
         per_point = [courses_for_point(services, p, k=k, base=(filters, prefs, locale)) for p in points[:k]]
         picked: list[Suggestion] = []

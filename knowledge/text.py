@@ -396,6 +396,11 @@ def stem(word: str) -> str:
     return w
 
 
+def names_a_topic(text: str) -> bool:
+    """Whether `text` has a word or number at all (empty, spaces, only emoji or punctuation name no topic)."""
+    return any(ch.isalnum() for ch in text or "")
+
+
 def tokenize(text: str) -> list[str]:
     """Lexical tokens of `text` in either language (stop words dropped)."""
     out: list[str] = []

@@ -158,8 +158,7 @@ def _offset(tz: str, day: date) -> int | None:
     span's two ends and its middle tell."""
     base = datetime.combine(day, time(12), tzinfo=UTC)
     seen = {(base + timedelta(hours=h)).astimezone(zone(tz)).utcoffset() for h in (-36, 0, 36)}
-    only = seen.pop() if len(seen) == 1 else None
-    return None if only is None else round(only / timedelta(minutes=1))
+    return round(seen.pop() / timedelta(minutes=1)) if len(seen) == 1 else None  # type: ignore[operator]
 
 
 @lru_cache(maxsize=8192)

@@ -63,9 +63,12 @@ def get_course(*, session: Session, course_id: str) -> Course | None:
     return session.get(Course, course_id)
 
 
-def open_points(*, session: Session, person_slack_id: str) -> list[DevelopmentPoint]:
+def open_points(*, session: Session, person_slack_id: str, disputed: bool = True) -> list[DevelopmentPoint]:
+    """A person's open points, newest first; `disputed=False` leaves out those their owner disputed."""
     q = select(DevelopmentPoint).where(DevelopmentPoint.person_slack_id == person_slack_id,
                                        DevelopmentPoint.status == "open")
+    if not disputed:
+        q = q.where(DevelopmentPoint.disputed == False)  # noqa: E712
     return list(session.exec(q.order_by(col(DevelopmentPoint.created_at).desc())))
 
 

@@ -91,11 +91,12 @@ def search(text: str = typer.Argument(...), k: int = typer.Option(5, "--k", min=
     """Hybrid search over the catalog."""
     from bot.cli import fail
     from knowledge.retrieval import Filters
+    from knowledge.text import names_a_topic
 
     lang = lang.strip().lower() if lang else None
     if lang not in (None, "en", "zh"):
         fail("--lang must be en or zh")
-    if not any(ch.isalnum() for ch in text):  # empty, spaces, only emoji or punctuation: no topic to look for
+    if not names_a_topic(text):
         typer.echo("[]" if as_json else "nothing to search for: give a topic in words, e.g. \"giving feedback\"")
         if as_json:
             typer.echo("nothing to search for: the query has no words", err=True)

@@ -317,11 +317,12 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
             for p in repo.points_of(session=session, person_slack_id=c.employee_slack_id)
             if p.checkin_id == checkin_id
         ]
-    # one language for the whole message: the employee's, the language the coach wrote the summary and reasons in
-    # (a zh manager with an en report read "小结" over an English summary, and buttons in a third mix)
-    loc = emp_loc = norm_locale(employee.locale if employee else (c.locales[0] if c.locales else "en"))
-    # ...with the titles and competency names also in the manager's language when it differs
-    also = next((norm_locale(x) for x in c.locales or [] if norm_locale(x) != loc), None)
+        # one language for the whole message: the employee's, the language the coach wrote the summary and reasons
+        # in (a zh manager with an en report read "小结" over an English summary, and buttons in a third mix)
+        loc = emp_loc = norm_locale(employee.locale if employee else (c.locales[0] if c.locales else "en"))
+        # ...with the titles, competency names and the summary's facts also in the manager's when it differs
+        also = next((norm_locale(x) for x in c.locales or [] if norm_locale(x) != loc), None)
+        answers = current_answers(repo.answers_of(session=session, checkin_id=checkin_id)) if also else []
     name = employee.name if employee else ""
     model = load_competency_model()
 
@@ -341,20 +342,16 @@ def summary_message(services: Services, checkin_id: int) -> tuple[str, list[dict
         again = point_reason(model, p.competency, p.evidence, also) if also and p.source == "offline" else None
         focus = growth_focus(get_coach(services), p.competency, p.evidence, loc)
         rows.append(PointRow(p.id or 0, comp_name(p.competency), p.evidence, p.reason, outcome, again, focus))
-    recap = _recap(services, c, points, also) if also else None
+    recap = _recap(answers, points, also) if also else None
     blocks = summary_blocks(
         summary=c.summary or "", points=rows, locale=loc, employee_locale=emp_loc, also=also, recap=recap
     )
     return c.summary or t("checkin_summary_title", loc), to_dicts(blocks)
 
 
-def _recap(services: Services, c: CheckIn, points: list[Any], locale: str) -> str:
+def _recap(answers: list[Answer], points: list[Any], locale: str) -> str:
     """The factual summary (answers, topics, points) in `locale`, for the manager of a mixed-language check-in:
     the summary itself is in the employee's language (an LLM's words cannot be re-said offline; these facts can)."""
-    from storage import checkins as repo
-
-    with session_scope(services.engine) as session:
-        answers = current_answers(repo.answers_of(session=session, checkin_id=c.id or 0))
     drafts = [PointDraft(p.competency, p.evidence, p.confidence, p.reason) for p in points]
     return offline_summary(answers, drafts, locale, load_competency_model())
 

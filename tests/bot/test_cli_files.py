@@ -162,9 +162,14 @@ def test_an_unreachable_chroma_server_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "cannot reach the Chroma server at CHROMA_URL" in res.output, res.output
 
 
+def _embedded(tmp_path: Path) -> dict[str, str | None]:
+    """A fresh embedded store (SQLite, Chroma in the data dir, the hashing embedder), whatever the shell sets."""
+    return {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
+            "CHROMA_URL": None}
+
+
 def test_search_language_is_read_in_any_case_and_a_wrong_one_is_refused(tmp_path: Path) -> None:
-    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
-           "CHROMA_URL": None}
+    env = _embedded(tmp_path)
     res = CliRunner().invoke(app, ["knowledge", "search", "反馈", "--json", "--lang", "ZH", "--k", "3"], env=env)
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
@@ -174,8 +179,7 @@ def test_search_language_is_read_in_any_case_and_a_wrong_one_is_refused(tmp_path
 
 
 def test_search_with_no_words_answers_plainly_instead_of_listing_arbitrary_courses(tmp_path: Path) -> None:
-    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
-           "CHROMA_URL": None}
+    env = _embedded(tmp_path)
     for text in ("", "   ", "😀🙏!!", "？？？"):
         res = CliRunner().invoke(app, ["knowledge", "search", text, "--json"], env=env)
         assert res.exit_code == 0 and json.loads(res.stdout) == [], (text, res.output)
@@ -187,8 +191,7 @@ def test_search_with_no_words_answers_plainly_instead_of_listing_arbitrary_cours
 
 
 def test_an_empty_file_never_empties_the_catalog(tmp_path: Path) -> None:
-    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
-           "CHROMA_URL": None}
+    env = _embedded(tmp_path)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n")
     before = json.loads(CliRunner().invoke(app, ["knowledge", "search", "feedback", "--json"], env=env).stdout)
@@ -201,8 +204,7 @@ def test_an_empty_file_never_empties_the_catalog(tmp_path: Path) -> None:
 
 
 def test_search_gives_as_many_results_as_asked_when_the_catalog_has_them(tmp_path: Path) -> None:
-    env = {"GROWTHLOOP_DATA_DIR": str(tmp_path / "d"), "GROWTHLOOP_EMBEDDER": "hash", "DATABASE_URL": None,
-           "CHROMA_URL": None}
+    env = _embedded(tmp_path)
     for k, expected in (("120", 120), ("5000", 181)):  # more than each method's usual 50; more than the catalog
         res = CliRunner().invoke(app, ["knowledge", "search", "giving feedback", "--json", "--k", k], env=env)
         rows = json.loads(res.stdout)

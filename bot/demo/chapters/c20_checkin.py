@@ -63,6 +63,14 @@ def play(sb: Sandbox, tr: Transcript) -> None:
             dispute_misread(sb, tr, employee)
 
 
+def _has_button(message: dict, action_id: str, value: str) -> bool:
+    return any(
+        el.get("action_id") == action_id and el.get("value") == value
+        for b in message.get("blocks") or []
+        for el in b.get("elements") or []
+    )
+
+
 DISPUTE = {
     "en": (
         "{name} reads the slides point differently: it is about presenting, not about {competency}.\n"
@@ -92,9 +100,8 @@ def dispute_misread(sb: Sandbox, tr: Transcript, employee: str) -> None:
         rows = s.exec(select(DevelopmentPoint).where(DevelopmentPoint.person_slack_id == employee)).all()
         point = next((p for p in rows if "slides" in p.evidence and p.competency != "communication"), None)
         pid, competency = (point.id, point.competency) if point else (None, "")
-    closing = [str(m.get("blocks")) for msgs in list(sb.stub.messages.values()) for m in msgs]
-    at = next((i for i, b in enumerate(closing) if pid is not None and "point_dispute" in b and f"'{pid}'" in b), None)
-    msg = None if at is None else [m for msgs in list(sb.stub.messages.values()) for m in msgs][at]
+    posted = (m for msgs in list(sb.stub.messages.values()) for m in msgs)
+    msg = next((m for m in posted if pid is not None and _has_button(m, "point_dispute", str(pid))), None)
     if msg is None:
         return  # the answer was read as communication, or gave no point: nothing to disagree with
     lang = "zh" if sb.extra.get("lang") == "zh" else "en"
